@@ -1,0 +1,114 @@
+//! Reading the user's files (or stdin) and printing diagnostics against them.
+//!
+//! Several files are read as one stream, joined with `---`; every diagnostic is mapped back to
+//! the file and line it came from.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use kpsim::diagnostic::Diagnostic;
+
+use crate::CliError;
+
+/// One file of the input.
+#[derive(Debug)]
+pub struct Source {
+    pub name: String,
+    /// Line of the combined text where this file starts (1-based).
+    pub first_line: usize,
+}
+
+/// The user's input: every file, joined into one YAML stream.
+#[derive(Debug)]
+pub struct Input {
+    pub text: String,
+    pub sources: Vec<Source>,
+}
+
+impl Input {
+    /// Reads the named files in order; no files, or `-`, reads stdin.
+    pub fn read(files: &[PathBuf]) -> Result<Input, CliError> {
+        let mut input = Input { text: String::new(), sources: Vec::new() };
+        let stdin = [PathBuf::from("-")];
+        let files = if files.is_empty() { &stdin[..] } else { files };
+        for file in files {
+            let (name, text) = read_one(file)?;
+            input.push(name, &text);
+        }
+        Ok(input)
+    }
+
+    /// Adds one file's text to the stream.
+    pub fn push(&mut self, name: String, text: &str) {
+        if !self.sources.is_empty() {
+            if !self.text.ends_with('\n') {
+                self.text.push('\n');
+            }
+            self.text.push_str("---\n");
+        }
+        let first_line = self.text.matches('\n').count() + 1;
+        self.text.push_str(text);
+        self.sources.push(Source { name, first_line });
+    }
+
+    /// The file and the line inside it of a line of the combined text.
+    pub fn position(&self, line: usize) -> (&str, usize) {
+        let source =
+            self.sources.iter().rev().find(|s| s.first_line <= line).or(self.sources.first());
+        match source {
+            Some(s) => (s.name.as_str(), line.saturating_sub(s.first_line) + 1),
+            None => ("-", line),
+        }
+    }
+
+    /// `file:line:col: severity: message …` for one diagnostic.
+    pub fn format(&self, d: &Diagnostic) -> String {
+        let (name, line) = self.position(d.location.line.max(1));
+        let mut local = d.clone();
+        local.location.line = line;
+        format!("{name}:{local}")
+    }
+
+    /// Prints diagnostics to stderr; returns true when any is an error.
+    pub fn report(&self, diagnostics: &[Diagnostic]) -> bool {
+        for d in diagnostics {
+            eprintln!("{}", self.format(d));
+        }
+        kpsim::diagnostic::has_errors(diagnostics)
+    }
+}
+
+/// Reads a file (or stdin for `-`).
+pub fn read_one(path: &Path) -> Result<(String, String), CliError> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| CliError(format!("reading stdin: {e}")))?;
+        return Ok(("<stdin>".to_owned(), text));
+    }
+    let bytes = std::fs::read(path).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        CliError(format!(
+            "{}: not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    Ok((path.display().to_string(), text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_map_back_to_their_file() {
+        let mut input = Input { text: String::new(), sources: Vec::new() };
+        input.push("a.yaml".into(), "x: 1\ny: 2\n");
+        input.push("b.yaml".into(), "z: 3\n");
+        assert_eq!(input.text, "x: 1\ny: 2\n---\nz: 3\n");
+        assert_eq!(input.position(2), ("a.yaml", 2));
+        assert_eq!(input.position(4), ("b.yaml", 1));
+    }
+}

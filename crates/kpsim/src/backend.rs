@@ -1,0 +1,2 @@
+//! Backends: one typed ruleset per proxy mode, built from the [`ProxyPlan`](crate::proxy::ProxyPlan),
+//! each rendered to the exact text kube-proxy writes through `Display`.
