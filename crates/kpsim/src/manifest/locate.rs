@@ -6,6 +6,11 @@
 //! path cannot be followed, the caller falls back to the object's first line.
 
 /// Returns the 1-based (line, column) of the key (or list item) a path ends at.
+///
+/// ```
+/// let text = "spec:\n  ports:\n  - port: 80\n    targetPort: web\n";
+/// assert_eq!(kpsim::manifest::locate(text, "spec.ports[0].targetPort"), Some((4, 5)));
+/// ```
 pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
     let segments = parse_path(path)?;
     let lines: Vec<Line<'_>> = text
@@ -210,6 +215,23 @@ fn child_block(lines: &[Line<'_>], i: usize, to: usize, key_col: usize) -> (usiz
     (i + 1, end, indent)
 }
 
+/// [`locate`] for flow-style YAML or JSON only (no block-style attempt): used inside a List
+/// item that was written in flow style.
+pub(crate) fn locate_in_flow(text: &str, path: &str) -> Option<(usize, usize)> {
+    let segments = parse_path(path)?;
+    if segments.is_empty() {
+        let pos = text.find(|c: char| !c.is_whitespace())?;
+        return Some(line_column(text, pos));
+    }
+    locate_flow(text, &segments)
+}
+
+fn line_column(text: &str, pos: usize) -> (usize, usize) {
+    let line = text[..pos].matches('\n').count() + 1;
+    let column = text[..pos].rsplit('\n').next().map(|s| s.chars().count()).unwrap_or(0) + 1;
+    (line, column)
+}
+
 /// Flow style and JSON: find each key in order after the previous one; indices are skipped
 /// by counting top-level commas inside the array.
 fn locate_flow(text: &str, segments: &[Segment]) -> Option<(usize, usize)> {
@@ -260,9 +282,7 @@ fn locate_flow(text: &str, segments: &[Segment]) -> Option<(usize, usize)> {
             }
         }
     }
-    let line = text[..pos].matches('\n').count() + 1;
-    let column = text[..pos].rsplit('\n').next().map(|s| s.chars().count()).unwrap_or(0) + 1;
-    Some((line, column))
+    Some(line_column(text, pos))
 }
 
 #[cfg(test)]
