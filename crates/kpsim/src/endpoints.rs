@@ -238,9 +238,15 @@ pub fn reconcile(cluster: &Cluster) -> Vec<EndpointSlice> {
     for key in cluster.endpoint_slices.keys() {
         taken.entry(key.namespace.clone()).or_default().insert(key.name.clone());
     }
+    let given: BTreeSet<NamespacedName> = cluster
+        .endpoint_slices
+        .values()
+        .filter(|s| s.origin != SliceOrigin::Controller)
+        .filter_map(|s| s.service_name.as_ref().map(|n| NamespacedName::new(&s.namespace, n)))
+        .collect();
     let mut out = Vec::new();
     for (key, service) in &cluster.services {
-        if has_given_slices(cluster, key) {
+        if given.contains(key) {
             continue;
         }
         let names = taken.entry(key.namespace.clone()).or_default();

@@ -108,6 +108,15 @@ pub struct SourceSpan {
     pub line: usize,
 }
 
+/// Serializes a map keyed by [`NamespacedName`] with `namespace/name` string keys (JSON
+/// keys must be strings), in the map's order.
+fn serialize_by_name<S: serde::Serializer, V: Serialize>(
+    map: &BTreeMap<NamespacedName, V>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(map.iter().map(|(k, v)| (k.to_string(), v)))
+}
+
 /// The whole cluster, deterministic: every collection is sorted by its key.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Cluster {
@@ -118,10 +127,13 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     /// Namespaces that exist (given, referenced, or built in), sorted.
     pub namespaces: Vec<String>,
+    #[serde(serialize_with = "serialize_by_name")]
     pub pods: BTreeMap<NamespacedName, Pod>,
+    #[serde(serialize_with = "serialize_by_name")]
     pub services: BTreeMap<NamespacedName, Service>,
     /// Every EndpointSlice kube-proxy will read: given, converted from Endpoints, or made by
     /// the EndpointSlice controller (see [`crate::endpoints`]). Sorted by namespace/name.
+    #[serde(serialize_with = "serialize_by_name")]
     pub endpoint_slices: BTreeMap<NamespacedName, EndpointSlice>,
     /// Service CIDRs per family (first is primary): minikube's 10.96.0.0/12 or derived from
     /// the given ClusterIPs in cluster admission (see [`allocate`]); empty in as-given
@@ -165,8 +177,9 @@ impl Cluster {
     /// EndpointSlices belonging to a Service (by the `kubernetes.io/service-name` label).
     pub fn slices_of<'a>(
         &'a self,
-        service: &'a NamespacedName,
-    ) -> impl Iterator<Item = &'a EndpointSlice> + 'a {
+        service: &NamespacedName,
+    ) -> impl Iterator<Item = &'a EndpointSlice> + use<'a> {
+        let service = service.clone();
         self.endpoint_slices.values().filter(move |s| {
             s.namespace == service.namespace && s.service_name.as_deref() == Some(&service.name)
         })

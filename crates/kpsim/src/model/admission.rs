@@ -16,10 +16,11 @@ use crate::manifest::{Manifests, Resource};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Admission {
-    /// Decide from the input: [`Admission::AsGiven`] when it holds Services and
-    /// EndpointSlices/Endpoints and nothing else but Namespaces (what kube-proxy itself
-    /// receives; the reference cases are of this kind), otherwise [`Admission::Cluster`]
-    /// (an empty input too: a fresh cluster). An info diagnostic says which was chosen.
+    /// Decide from the input: [`Admission::AsGiven`] when it holds nothing but Services,
+    /// EndpointSlices/Endpoints and Namespaces (what kube-proxy itself receives; the
+    /// reference cases are of this kind, and some hold no object at all, so an empty input is
+    /// as-given too), otherwise [`Admission::Cluster`]. An info diagnostic says which was
+    /// chosen.
     #[default]
     Auto,
     /// Simulate the API server and controllers: defaults, ClusterIP/NodePort allocation,
@@ -38,9 +39,7 @@ impl Admission {
         if self != Admission::Auto {
             return (self, None);
         }
-        let proxy_input = manifests.objects.iter().any(|o| {
-            matches!(o.resource, Resource::Service(_) | Resource::EndpointSlice(_) | Resource::Endpoints(_))
-        }) && manifests.objects.iter().all(|o| {
+        let proxy_input = manifests.objects.iter().all(|o| {
             matches!(
                 o.resource,
                 Resource::Service(_)
