@@ -153,7 +153,8 @@ impl Manifests {
     }
 
     /// Finds the line and column of a field path inside an object, falling back to the
-    /// object's own location.
+    /// object's own location: the value when it is a scalar on the key's line, else the key
+    /// (see [`locate::value_position`]).
     pub fn locate(&self, object: &Object, path: &str) -> Location {
         let document = object.location.document;
         let Some((text, start)) = self.document_text(document) else { return object.location };
@@ -162,6 +163,7 @@ impl Manifests {
             None => locate(text, &object.field_path(path)),
         };
         found
+            .map(|found| locate::value_position(text, found))
             .map(|(line, column)| Location { document, line: start + line - 1, column })
             .unwrap_or(object.location)
     }
