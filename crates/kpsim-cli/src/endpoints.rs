@@ -33,7 +33,10 @@ pub fn run(args: &Args) -> Result<Outcome, CliError> {
     let has_errors = input.report(&analysis.diagnostics);
     match args.output {
         Output::Text => {
-            print!("{}", kpsim::endpoints::table::render(&kpsim::endpoints::table::rows(&analysis.cluster)));
+            print!(
+                "{}",
+                kpsim::endpoints::table::render(&kpsim::endpoints::table::rows(&analysis.cluster))
+            );
         }
         Output::Json => {
             let slices: Vec<_> = analysis.cluster.endpoint_slices.values().collect();

@@ -60,7 +60,19 @@ fn endpoints_shows_the_walkthrough_service_with_two_ready_endpoints_on_port_80()
     let header: Vec<&str> = stdout.lines().next().expect("header").split_whitespace().collect();
     assert_eq!(
         header,
-        ["NAMESPACE", "SERVICE", "ENDPOINTSLICE", "ADDRESSTYPE", "PORTS", "ENDPOINT", "READY", "SERVING", "TERMINATING", "NODE", "TARGET"]
+        [
+            "NAMESPACE",
+            "SERVICE",
+            "ENDPOINTSLICE",
+            "ADDRESSTYPE",
+            "PORTS",
+            "ENDPOINT",
+            "READY",
+            "SERVING",
+            "TERMINATING",
+            "NODE",
+            "TARGET"
+        ]
     );
     let rows: Vec<Vec<&str>> = stdout
         .lines()
@@ -68,8 +80,13 @@ fn endpoints_shows_the_walkthrough_service_with_two_ready_endpoints_on_port_80()
         .filter(|c| c[0] == "default" && c[1] == "service")
         .collect();
     assert_eq!(rows.len(), 2, "{stdout}");
-    for (row, (pod, node)) in rows.iter().zip([("server-pod-1", "minikube-m02"), ("server-pod-2", "minikube-m03")]) {
-        assert_eq!((row[4], row[6], row[9], row[10]), ("http:80/TCP", "true", node, &*format!("pod/{pod}")));
+    for (row, (pod, node)) in
+        rows.iter().zip([("server-pod-1", "minikube-m02"), ("server-pod-2", "minikube-m03")])
+    {
+        assert_eq!(
+            (row[4], row[6], row[9], row[10]),
+            ("http:80/TCP", "true", node, &*format!("pod/{pod}"))
+        );
     }
 }
 
@@ -111,7 +128,10 @@ fn check_lists_the_objects_and_explains_the_admission() {
 
 #[test]
 fn check_reports_every_error_as_file_line_column_and_exits_1() {
-    let good = TempFile::new("good.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, image: x}]}\n");
+    let good = TempFile::new(
+        "good.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, image: x}]}\n",
+    );
     let bad = TempFile::new(
         "bad.yaml",
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: \"eighty\"\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, image: x}]}\n",
@@ -122,11 +142,14 @@ fn check_reports_every_error_as_file_line_column_and_exits_1() {
     let stderr = text(&out.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
     assert!(
-        lines.iter().any(|l| l.starts_with(&format!("{}:7:11: error: Service: invalid type", bad.path()))),
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("{}:7:11: error: Service: invalid type", bad.path()))),
         "{stderr}"
     );
     assert!(
-        lines.iter().any(|l| l.starts_with(&format!("{}:11:", bad.path())) && l.contains("error: Pod default/a is defined twice")),
+        lines.iter().any(|l| l.starts_with(&format!("{}:11:", bad.path()))
+            && l.contains("error: Pod default/a is defined twice")),
         "{stderr}"
     );
 }
@@ -143,9 +166,14 @@ fn check_reads_stdin_with_a_dash_or_no_file() {
 
 #[test]
 fn check_warnings_alone_do_not_fail() {
-    let out = kpsim(&["check", "-"], Some("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"));
+    let out =
+        kpsim(&["check", "-"], Some("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"));
     assert!(out.status.success());
-    assert!(text(&out.stderr).contains("<stdin>:1:1: warning: v1 ConfigMap"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("<stdin>:1:1: warning: v1 ConfigMap"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

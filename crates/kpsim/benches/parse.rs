@@ -15,7 +15,8 @@ const NODES: usize = 20;
 /// A List of `NODES` nodes and `(objects - NODES) / PER_APP` applications.
 fn big_list(objects: usize) -> String {
     let apps = (objects - NODES) / PER_APP;
-    let mut s = String::from("apiVersion: v1\nkind: List\nmetadata:\n  resourceVersion: \"\"\nitems:\n");
+    let mut s =
+        String::from("apiVersion: v1\nkind: List\nmetadata:\n  resourceVersion: \"\"\nitems:\n");
     for n in 0..NODES {
         let _ = write!(
             s,
@@ -72,8 +73,11 @@ fn bench(c: &mut Criterion) {
     assert_eq!(analysis.cluster.pods.len(), 3_993);
     let mut group = c.benchmark_group("list-10000-objects");
     group.sample_size(10);
-    group.bench_function("manifest::parse", |b| b.iter(|| kpsim::manifest::parse(black_box(&text))));
-    group.bench_function("analyze", |b| b.iter(|| kpsim::analyze(black_box(&text), Admission::Auto)));
+    group
+        .bench_function("manifest::parse", |b| b.iter(|| kpsim::manifest::parse(black_box(&text))));
+    group.bench_function("analyze", |b| {
+        b.iter(|| kpsim::analyze(black_box(&text), Admission::Auto))
+    });
     group.finish();
 }
 

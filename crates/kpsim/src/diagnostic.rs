@@ -107,7 +107,7 @@ impl fmt::Display for ObjectRef {
 }
 
 /// One finding about the input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
     pub kind: DiagnosticKind,

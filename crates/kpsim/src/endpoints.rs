@@ -68,6 +68,19 @@ pub fn has_given_slices(cluster: &Cluster, key: &NamespacedName) -> bool {
     cluster.slices_of(key).any(|s| s.origin != SliceOrigin::Controller)
 }
 
+/// The pods of one namespace, in name order (a range of the sorted pod map).
+pub fn pods_in_namespace<'a>(
+    cluster: &'a Cluster,
+    namespace: &str,
+) -> impl Iterator<Item = &'a Pod> + use<'a> {
+    let namespace = namespace.to_owned();
+    cluster
+        .pods
+        .range(NamespacedName::new(namespace.clone(), "")..)
+        .take_while(move |(k, _)| k.namespace == namespace)
+        .map(|(_, p)| p)
+}
+
 /// True when the pod belongs in a Service's endpoints at all (`ShouldPodBeInEndpoints`, and
 /// the controller's skip of pods whose node does not exist).
 pub fn pod_is_endpoint_candidate(cluster: &Cluster, pod: &Pod) -> bool {
@@ -103,20 +116,28 @@ fn port_key(ports: &[EndpointPort]) -> PortKey {
     ports
         .iter()
         .map(|p| {
-            (p.name.clone().unwrap_or_default(), p.port.unwrap_or(0), p.protocol, p.app_protocol.clone())
+            (
+                p.name.clone().unwrap_or_default(),
+                p.port.unwrap_or(0),
+                p.protocol,
+                p.app_protocol.clone(),
+            )
         })
         .collect()
 }
 
-fn pod_endpoint(cluster: &Cluster, service: &Service, pod: &Pod, addresses: Vec<IpAddr>) -> Endpoint {
+fn pod_endpoint(
+    cluster: &Cluster,
+    service: &Service,
+    pod: &Pod,
+    addresses: Vec<IpAddr>,
+) -> Endpoint {
     let serving = pod.ready.value;
     let terminating = pod.terminating;
     let ready = service.publish_not_ready_addresses || (serving && !terminating);
     let zone = cluster.node(&pod.node_name.value).and_then(|n| n.zone()).filter(|z| !z.is_empty());
-    let hostname = pod
-        .hostname
-        .clone()
-        .filter(|_| pod.subdomain.as_deref() == Some(service.name.as_str()));
+    let hostname =
+        pod.hostname.clone().filter(|_| pod.subdomain.as_deref() == Some(service.name.as_str()));
     Endpoint {
         addresses,
         conditions: EndpointConditions::known(ready, serving, terminating),
@@ -174,10 +195,8 @@ pub fn slices_for_service(
     if service.service_type.value == ServiceType::ExternalName {
         return Vec::new();
     }
-    let pods: Vec<&Pod> = cluster
-        .pods
-        .values()
-        .filter(|p| p.namespace == service.namespace && p.matches(selector))
+    let pods: Vec<&Pod> = pods_in_namespace(cluster, &service.namespace)
+        .filter(|p| p.matches(selector))
         .filter(|p| pod_is_endpoint_candidate(cluster, p))
         .collect();
     let labels = slice_labels(service);
@@ -189,8 +208,13 @@ pub fn slices_for_service(
         };
         let mut groups: BTreeMap<PortKey, (Vec<EndpointPort>, Vec<Endpoint>)> = BTreeMap::new();
         for pod in &pods {
-            let addresses: Vec<IpAddr> =
-                pod.pod_ips.value.iter().copied().filter(|ip| IpFamily::of(*ip) == family).collect();
+            let addresses: Vec<IpAddr> = pod
+                .pod_ips
+                .value
+                .iter()
+                .copied()
+                .filter(|ip| IpFamily::of(*ip) == family)
+                .collect();
             if addresses.is_empty() {
                 continue;
             }

@@ -322,13 +322,19 @@ fn type_meta_error(doc: &Document<'_>, e: &serde_norway::Error) -> Diagnostic {
     let loc = syntax_location(doc, e);
     let wrong_shape = e.location().is_none() || !is_syntax_error(e);
     let (kind, hint) = if wrong_shape {
-        (DiagnosticKind::MissingTypeMeta, "each document must be a mapping with apiVersion and kind")
+        (
+            DiagnosticKind::MissingTypeMeta,
+            "each document must be a mapping with apiVersion and kind",
+        )
     } else {
         (DiagnosticKind::Syntax, "check indentation, quoting and brackets around this position")
     };
-    Diagnostic::error(kind, format!("document {}: {}", doc.index + 1, strip_position(&e.to_string())))
-        .at(loc)
-        .hint(hint)
+    Diagnostic::error(
+        kind,
+        format!("document {}: {}", doc.index + 1, strip_position(&e.to_string())),
+    )
+    .at(loc)
+    .hint(hint)
 }
 
 pub(super) fn missing_type_meta(doc: &Document<'_>, kind: &str) -> Diagnostic {

@@ -37,7 +37,9 @@ spec:
 
 #[test]
 fn syntax_error_is_located_and_does_not_stop_the_other_documents() {
-    let text = format!("{SERVER_PODS}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  labels: {{app: x\nspec: {{}}\n");
+    let text = format!(
+        "{SERVER_PODS}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  labels: {{app: x\nspec: {{}}\n"
+    );
     let a = kpsim::analyze(&text, Admission::Auto);
     let d = a.diagnostics.iter().find(|d| d.kind == DiagnosticKind::Syntax).expect("syntax error");
     assert_eq!(d.severity, Severity::Error);
@@ -57,7 +59,9 @@ fn wrong_type_port_eighty_is_located_at_the_value() {
 
 #[test]
 fn selector_matching_no_pod_is_located_at_the_selector() {
-    let text = format!("{SERVER_PODS}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector:\n    app: wbe\n  ports:\n  - port: 80\n");
+    let text = format!(
+        "{SERVER_PODS}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector:\n    app: wbe\n  ports:\n  - port: 80\n"
+    );
     let d = only(&text, DiagnosticKind::SelectorMatchesNothing);
     assert_eq!(at(&d), (18, 3));
     assert_eq!(d.field_path, "spec.selector");
@@ -74,7 +78,9 @@ fn selector_matching_nothing_is_not_reported_without_pods() {
 
 #[test]
 fn selector_matching_pods_only_in_another_namespace_is_called_out() {
-    let text = format!("{SERVER_PODS}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  selector:\n    app: web\n  ports:\n  - port: 80\n");
+    let text = format!(
+        "{SERVER_PODS}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  selector:\n    app: web\n  ports:\n  - port: 80\n"
+    );
     let d = only(&text, DiagnosticKind::SelectorMatchesOtherNamespace);
     assert_eq!(at(&d), (19, 3));
     assert!(d.message.contains("default"), "{}", d.message);
@@ -83,7 +89,9 @@ fn selector_matching_pods_only_in_another_namespace_is_called_out() {
 
 #[test]
 fn named_target_port_no_pod_exposes_is_located_at_the_target_port() {
-    let text = format!("{SERVER_PODS}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {{app: web}}\n  ports:\n  - name: http\n    port: 80\n    targetPort: web-http\n");
+    let text = format!(
+        "{SERVER_PODS}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {{app: web}}\n  ports:\n  - name: http\n    port: 80\n    targetPort: web-http\n"
+    );
     let d = only(&text, DiagnosticKind::NamedPortNotFound);
     assert_eq!(at(&d), (22, 17));
     assert_eq!(d.field_path, "spec.ports[0].targetPort");
@@ -91,7 +99,9 @@ fn named_target_port_no_pod_exposes_is_located_at_the_target_port() {
 
 #[test]
 fn named_target_port_with_the_wrong_protocol_says_so() {
-    let text = format!("{SERVER_PODS}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {{app: web}}\n  ports:\n  - port: 80\n    protocol: UDP\n    targetPort: http\n");
+    let text = format!(
+        "{SERVER_PODS}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {{app: web}}\n  ports:\n  - port: 80\n    protocol: UDP\n    targetPort: http\n"
+    );
     let d = only(&text, DiagnosticKind::NamedPortNotFound);
     assert_eq!(at(&d), (22, 17));
     assert!(d.hint.contains("protocol"), "{}", d.hint);

@@ -23,8 +23,7 @@ fn read(path: &Path) -> String {
 fn render(text: &str) -> Vec<(&'static str, String)> {
     let a = kpsim::analyze(text, Admission::Auto);
     let cluster = serde_json::to_string_pretty(&a.cluster).expect("cluster serializes") + "\n";
-    let endpoints =
-        kpsim::endpoints::table::render(&kpsim::endpoints::table::rows(&a.cluster));
+    let endpoints = kpsim::endpoints::table::render(&kpsim::endpoints::table::rows(&a.cluster));
     let diagnostics: String =
         a.diagnostics.iter().map(|d| format!("[{:?}] {d}\n", d.kind)).collect();
     vec![
@@ -99,7 +98,10 @@ fn every_scenario_matches_its_goldens() {
 }
 
 fn scenario(name: &str) -> kpsim::Analysis {
-    kpsim::analyze(&read(&data().join("model/scenarios").join(name).join("input.yaml")), Admission::Auto)
+    kpsim::analyze(
+        &read(&data().join("model/scenarios").join(name).join("input.yaml")),
+        Admission::Auto,
+    )
 }
 
 fn example(name: &str) -> kpsim::Analysis {
@@ -167,7 +169,8 @@ fn kubectl_get_all_reproduces_the_live_cluster() {
     assert_eq!(terminating, ["web-5d8f6c7b4d-x2kfp"]);
     assert_eq!(slice.endpoints.iter().filter(|e| e.conditions.is_ready()).count(), 2);
     // The only complaint is the CronJob nobody models.
-    let warnings: Vec<_> = a.diagnostics.iter().filter(|d| d.severity > kpsim::diagnostic::Severity::Info).collect();
+    let warnings: Vec<_> =
+        a.diagnostics.iter().filter(|d| d.severity > kpsim::diagnostic::Severity::Info).collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert_eq!(warnings[0].kind, DiagnosticKind::UnknownKind);
 }
@@ -183,7 +186,8 @@ fn workloads_expand_to_pods_with_kubectl_like_names() {
             .collect()
     };
     let frontend = names("default", "frontend-");
-    let frontend: Vec<&String> = frontend.iter().filter(|n| !n.starts_with("frontend-canary")).collect();
+    let frontend: Vec<&String> =
+        frontend.iter().filter(|n| !n.starts_with("frontend-canary")).collect();
     assert_eq!(frontend.len(), 3);
     for name in &frontend {
         // frontend-<pod-template-hash>-<5 chars>
@@ -326,7 +330,9 @@ fn reference_inputs_are_taken_as_given() {
         assert!(c.pods.is_empty());
         for svc in c.services.values() {
             assert_eq!(svc.cluster_ip.origin, Origin::Given, "{}", input.display());
-            assert!(svc.ports.iter().all(|p| p.node_port.is_none_or(|n| n.origin == Origin::Given)));
+            assert!(
+                svc.ports.iter().all(|p| p.node_port.is_none_or(|n| n.origin == Origin::Given))
+            );
         }
         assert!(c.endpoint_slices.values().all(|s| s.origin == SliceOrigin::Given));
     }

@@ -24,10 +24,8 @@ pub(crate) fn selector_diagnostics(cluster: &Cluster) -> Vec<Diagnostic> {
             continue;
         }
         let obj = ObjectRef::new("Service", &key.namespace, &key.name);
-        let matched: Vec<&Pod> = cluster
-            .pods
-            .values()
-            .filter(|p| p.namespace == key.namespace && p.matches(selector))
+        let matched: Vec<&Pod> = super::pods_in_namespace(cluster, &key.namespace)
+            .filter(|p| p.matches(selector))
             .collect();
         if matched.is_empty() {
             let elsewhere: BTreeSet<&str> = cluster
@@ -39,9 +37,15 @@ pub(crate) fn selector_diagnostics(cluster: &Cluster) -> Vec<Diagnostic> {
             let d = if elsewhere.is_empty() {
                 Diagnostic::warning(
                     DiagnosticKind::SelectorMatchesNothing,
-                    format!("selector {} matches no pod in namespace {}; the Service has no endpoints", selector_text(selector), key.namespace),
+                    format!(
+                        "selector {} matches no pod in namespace {}; the Service has no endpoints",
+                        selector_text(selector),
+                        key.namespace
+                    ),
                 )
-                .hint("check the selector against the pods' labels (kubectl get pods --show-labels)")
+                .hint(
+                    "check the selector against the pods' labels (kubectl get pods --show-labels)",
+                )
             } else {
                 let list: Vec<&str> = elsewhere.into_iter().collect();
                 Diagnostic::warning(
@@ -73,12 +77,19 @@ pub(crate) fn selector_diagnostics(cluster: &Cluster) -> Vec<Diagnostic> {
                 p.container_ports.iter().any(|c| c.name.as_deref() == Some(name.as_str()))
             });
             let hint = if other_protocol {
-                format!("a container port is named `{name}` but not with protocol {protocol}; make the protocols agree")
+                format!(
+                    "a container port is named `{name}` but not with protocol {protocol}; make the protocols agree"
+                )
             } else {
-                format!("name a containerPort `{name}` in the pods, or use a port number as targetPort")
+                format!(
+                    "name a containerPort `{name}` in the pods, or use a port number as targetPort"
+                )
             };
             let message = if lacking.len() == matched.len() {
-                format!("no selected pod exposes a port named `{name}` ({protocol}); port {} has no endpoints", port.port)
+                format!(
+                    "no selected pod exposes a port named `{name}` ({protocol}); port {} has no endpoints",
+                    port.port
+                )
             } else {
                 format!(
                     "pods {} do not expose a port named `{name}` ({protocol}); their endpoints lack port {}",

@@ -62,7 +62,10 @@ pub(crate) fn mirror(
         }
         let mut by_family: BTreeMap<AddressType, Vec<Endpoint>> = BTreeMap::new();
         let mut count = 0usize;
-        let lists = [("addresses", true, &subset.addresses), ("notReadyAddresses", false, &subset.not_ready_addresses)];
+        let lists = [
+            ("addresses", true, &subset.addresses),
+            ("notReadyAddresses", false, &subset.not_ready_addresses),
+        ];
         for (field, ready, list) in lists {
             for (i, a) in list.iter().flatten().enumerate() {
                 let Some(ip) = d.ip(&a.ip, &format!("subsets[{s}].{field}[{i}].ip")) else {
@@ -78,7 +81,11 @@ pub(crate) fn mirror(
                 };
                 by_family.entry(address_type).or_default().push(Endpoint {
                     addresses: vec![ip],
-                    conditions: EndpointConditions { ready: Some(ready), serving: None, terminating: None },
+                    conditions: EndpointConditions {
+                        ready: Some(ready),
+                        serving: None,
+                        terminating: None,
+                    },
                     node_name: a.node_name.clone(),
                     zone: None,
                     hints: EndpointHints::default(),

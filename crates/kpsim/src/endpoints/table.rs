@@ -87,7 +87,11 @@ pub fn rows(cluster: &Cluster) -> Vec<EndpointRow> {
         for e in &slice.endpoints {
             let addresses: Vec<String> = e.addresses.iter().map(ToString::to_string).collect();
             out.push(EndpointRow {
-                endpoint: if addresses.is_empty() { "<none>".to_owned() } else { addresses.join(",") },
+                endpoint: if addresses.is_empty() {
+                    "<none>".to_owned()
+                } else {
+                    addresses.join(",")
+                },
                 ready: condition(e.conditions.ready, true),
                 serving: condition(e.conditions.serving, true),
                 terminating: condition(e.conditions.terminating, false),

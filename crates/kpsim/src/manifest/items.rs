@@ -257,7 +257,10 @@ mod tests {
         let items = find_items(text, Some("items")).unwrap();
         assert_eq!(items.len(), 2);
         assert_eq!((items[0].line, items[0].column), (4, 1));
-        assert_eq!(&text[items[0].start..items[0].end], "- kind: Pod\n  metadata:\n    name: a\n# c\n");
+        assert_eq!(
+            &text[items[0].start..items[0].end],
+            "- kind: Pod\n  metadata:\n    name: a\n# c\n"
+        );
         assert_eq!(&text[items[1].start..items[1].end], "- kind: Service\n  spec: {}\n");
     }
 

@@ -19,7 +19,12 @@ struct ListItems {
 }
 
 /// A `List` or typed list document.
-pub(super) fn parse_list(doc: &Document<'_>, api_version: &str, list_kind: &str, out: &mut Manifests) {
+pub(super) fn parse_list(
+    doc: &Document<'_>,
+    api_version: &str,
+    list_kind: &str,
+    out: &mut Manifests,
+) {
     match serde_norway::from_str::<ListItems>(doc.text) {
         Ok(l) => {
             let items = l.items.unwrap_or_default();
@@ -68,13 +73,7 @@ pub(super) fn parse_value_document(
         parse_items(doc, items, Some(&kind), &api_version, out);
         return;
     }
-    let whole = ItemSpan {
-        start: 0,
-        end: doc.text.len(),
-        line: 1,
-        column: 1,
-        block: false,
-    };
+    let whole = ItemSpan { start: 0, end: doc.text.len(), line: 1, column: 1, block: false };
     decode_item(doc, &value, &api_version, &kind, doc_location, String::new(), Some(whole), out);
 }
 
@@ -87,8 +86,8 @@ fn parse_items(
     out: &mut Manifests,
 ) {
     let doc_location = Location { document: doc.index, line: doc.start_line, column: 1 };
-    let spans = find_items(doc.text, list_kind.map(|_| "items"))
-        .filter(|spans| spans.len() == items.len());
+    let spans =
+        find_items(doc.text, list_kind.map(|_| "items")).filter(|spans| spans.len() == items.len());
     // `ServiceList` items may omit kind/apiVersion; `List` items may not.
     let item_kind = list_kind
         .and_then(|k| k.strip_suffix("List"))
@@ -178,7 +177,9 @@ fn decode_item(
                 .unwrap_or(location);
             out.diagnostics.push(decode_error(at, kind, &e, &prefix));
         }
-        Decoded::Unknown => out.diagnostics.push(unknown_kind(location, api_version, kind, &prefix)),
+        Decoded::Unknown => {
+            out.diagnostics.push(unknown_kind(location, api_version, kind, &prefix))
+        }
     }
 }
 

@@ -219,7 +219,11 @@ pub(crate) fn cluster_ips(
     for (key, svc) in services.iter() {
         let ClusterIp::Ips(ips) = &svc.cluster_ip.value else { continue };
         for (i, ip) in ips.iter().enumerate() {
-            let field = if ips.len() > 1 { format!("spec.clusterIPs[{i}]") } else { "spec.clusterIP".to_owned() };
+            let field = if ips.len() > 1 {
+                format!("spec.clusterIPs[{i}]")
+            } else {
+                "spec.clusterIP".to_owned()
+            };
             if let Some(owner) = used.get(ip) {
                 out.push(
                     Diagnostic::warning(
@@ -349,7 +353,10 @@ pub(crate) fn node_ports(
 ) {
     let (lo, hi) = NODE_PORT_RANGE;
     let mut used: BTreeMap<u16, NamespacedName> = BTreeMap::new();
-    let mut reserve = |key: &NamespacedName, port: u16, field: String, out: &mut Vec<Diagnostic>| {
+    let mut reserve = |key: &NamespacedName,
+                       port: u16,
+                       field: String,
+                       out: &mut Vec<Diagnostic>| {
         let obj = ObjectRef::new("Service", &key.namespace, &key.name);
         if !(lo..=hi).contains(&port) {
             out.push(
@@ -473,7 +480,10 @@ mod tests {
     fn pod_cidr_covers_the_nodes_cidrs() {
         let nodes = super::super::builtin::default_nodes();
         assert_eq!(pod_cidrs(&nodes, &[])[0].to_string(), "10.244.0.0/16");
-        assert_eq!(pod_cidrs(&[], &[ip("10.42.1.7"), ip("10.42.2.9")])[0].to_string(), "10.42.0.0/16");
+        assert_eq!(
+            pod_cidrs(&[], &[ip("10.42.1.7"), ip("10.42.2.9")])[0].to_string(),
+            "10.42.0.0/16"
+        );
         assert_eq!(pod_cidrs(&[], &[])[0].to_string(), DEFAULT_POD_CIDR);
     }
 

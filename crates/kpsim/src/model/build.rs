@@ -132,9 +132,9 @@ pub fn build(manifests: &Manifests, admission: Admission) -> (Cluster, Vec<Diagn
         cluster.pod_cidrs = allocate::pod_cidrs(&nodes, &[]);
     }
 
-    // Built-in Services and the CoreDNS pod.
+    // Built-in Services.
     if simulate {
-        add_builtins(&mut services, &mut pods, &nodes, &cluster);
+        add_builtin_services(&mut services, &cluster);
     }
 
     // Workloads.
@@ -165,6 +165,17 @@ pub fn build(manifests: &Manifests, admission: Admission) -> (Cluster, Vec<Diagn
         }
     }
 
+    // The CoreDNS pod, unless the input has DNS pods (given, or made by its workloads).
+    let has_dns_pods = pods.iter().any(|r| {
+        r.pod.namespace == "kube-system"
+            && r.pod.labels.get("k8s-app").map(String::as_str) == Some("kube-dns")
+    });
+    if simulate && !has_dns_pods {
+        if let Some(cp) = builtin::control_plane(&nodes) {
+            pods.push(builtin::coredns_pod(&cp.name));
+        }
+    }
+
     // Scheduling and pod IPs.
     if simulate {
         schedule::bind(&mut pods, &nodes, &mut out);
@@ -172,7 +183,22 @@ pub fn build(manifests: &Manifests, admission: Admission) -> (Cluster, Vec<Diagn
     }
     schedule::check_placement(&pods, &nodes, &mut out);
     for r in pods {
-        cluster.pods.insert(NamespacedName::new(&r.pod.namespace, &r.pod.name), r.pod);
+        let key = NamespacedName::new(&r.pod.namespace, &r.pod.name);
+        if cluster.pods.contains_key(&key) {
+            // A workload's pod named like a given pod (a StatefulSet's `db-0` pasted without
+            // its ownerReferences): the given pod stays.
+            let mut d = Diagnostic::warning(
+                DiagnosticKind::Duplicate,
+                format!("pod {key} made by this workload already exists in the input; the given pod is used"),
+            )
+            .hint("add the pod's ownerReferences, or remove the pod or the workload");
+            if let Some(src) = r.source {
+                d = d.on(src);
+            }
+            out.push(d);
+            continue;
+        }
+        cluster.pods.insert(key, r.pod);
     }
 
     // Service allocation.
@@ -189,7 +215,9 @@ pub fn build(manifests: &Manifests, admission: Admission) -> (Cluster, Vec<Diagn
     add_slices(manifests, &objects, simulate, &mut cluster, &mut out);
     if simulate || input_has_pods {
         for slice in endpoints::reconcile(&cluster) {
-            cluster.endpoint_slices.insert(NamespacedName::new(&slice.namespace, &slice.name), slice);
+            cluster
+                .endpoint_slices
+                .insert(NamespacedName::new(&slice.namespace, &slice.name), slice);
         }
         out.extend(endpoints::checks::selector_diagnostics(&cluster));
     }
@@ -244,14 +272,8 @@ fn distinct_objects<'a>(
     (objects, index)
 }
 
-/// `default/kubernetes`, `kube-system/kube-dns` and its CoreDNS pod, unless the input has
-/// them.
-fn add_builtins(
-    services: &mut BTreeMap<NamespacedName, Service>,
-    pods: &mut Vec<PodRequest>,
-    nodes: &[Node],
-    cluster: &Cluster,
-) {
+/// `default/kubernetes` and `kube-system/kube-dns`, unless the input has them.
+fn add_builtin_services(services: &mut BTreeMap<NamespacedName, Service>, cluster: &Cluster) {
     let Some(primary) = cluster.service_cidrs.first().copied() else { return };
     let kubernetes = NamespacedName::new("default", "kubernetes");
     if !services.contains_key(&kubernetes) {
@@ -263,15 +285,6 @@ fn add_builtins(
     if !services.contains_key(&kube_dns) {
         if let Some(svc) = builtin::kube_dns_service(primary) {
             services.insert(kube_dns, svc);
-        }
-        let has_dns_pods = pods.iter().any(|r| {
-            r.pod.namespace == "kube-system"
-                && r.pod.labels.get("k8s-app").map(String::as_str) == Some("kube-dns")
-        });
-        if !has_dns_pods {
-            if let Some(cp) = builtin::control_plane(nodes) {
-                pods.push(builtin::coredns_pod(&cp.name));
-            }
         }
     }
 }
@@ -307,7 +320,9 @@ fn add_slices(
         if let Resource::EndpointSlice(s) = &o.resource {
             let mut d = ObjectDiagnostics { manifests, object: o, out: &mut *out };
             let slice = endpoint_slice::read_endpoint_slice(&mut d, s);
-            cluster.endpoint_slices.insert(NamespacedName::new(&slice.namespace, &slice.name), slice);
+            cluster
+                .endpoint_slices
+                .insert(NamespacedName::new(&slice.namespace, &slice.name), slice);
         }
     }
     let services_with_slices: BTreeSet<NamespacedName> = cluster
@@ -356,7 +371,9 @@ fn add_slices(
         let mut d = ObjectDiagnostics { manifests, object: o, out: &mut *out };
         let names = taken.entry(key.namespace.clone()).or_default();
         for slice in endpoints::mirroring::mirror(&mut d, e, names) {
-            cluster.endpoint_slices.insert(NamespacedName::new(&slice.namespace, &slice.name), slice);
+            cluster
+                .endpoint_slices
+                .insert(NamespacedName::new(&slice.namespace, &slice.name), slice);
         }
     }
     if !simulate {
@@ -394,19 +411,26 @@ fn finish(
     diagnostics: Vec<Diagnostic>,
 ) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
+    let mut seen: BTreeSet<Diagnostic> = BTreeSet::new();
     for mut d in diagnostics {
         if d.location.line == 0 {
-            let object = d.object.as_ref().and_then(|r| index.get(r)).and_then(|&i| manifests.objects.get(i));
+            let object = d
+                .object
+                .as_ref()
+                .and_then(|r| index.get(r))
+                .and_then(|&i| manifests.objects.get(i));
             if let Some(object) = object {
                 d.location = manifests.locate(object, &d.field_path);
                 d.field_path = object.field_path(&d.field_path);
             }
         }
-        if !out.contains(&d) {
+        if seen.insert(d.clone()) {
             out.push(d);
         }
     }
-    out.sort_by_key(|d| (d.location.line != 0, d.location.document, d.location.line, d.location.column));
+    out.sort_by_key(|d| {
+        (d.location.line != 0, d.location.document, d.location.line, d.location.column)
+    });
     out
 }
 
@@ -421,7 +445,8 @@ mod tests {
 
     #[test]
     fn the_walkthrough_puts_client_and_servers_on_different_nodes() {
-        let (c, _) = build_text(include_str!("../../tests/data/examples/kube-proxy.yaml"), Admission::Auto);
+        let (c, _) =
+            build_text(include_str!("../../tests/data/examples/kube-proxy.yaml"), Admission::Auto);
         let node = |name: &str| c.pod("default", name).unwrap().node_name.value.clone();
         assert_eq!(node("pod-client"), "minikube");
         assert_eq!(node("server-pod-1"), "minikube-m02");

@@ -75,7 +75,12 @@ fn port(name: &str, protocol: Protocol, port: u16, target: u16) -> ServicePort {
     }
 }
 
-fn service(namespace: &str, name: &str, labels: &[(&str, &str)], cluster_ip: Marked<ClusterIp>) -> Service {
+fn service(
+    namespace: &str,
+    name: &str,
+    labels: &[(&str, &str)],
+    cluster_ip: Marked<ClusterIp>,
+) -> Service {
     let family = match &cluster_ip.value {
         ClusterIp::Ips(ips) => ips.iter().map(|ip| IpFamily::of(*ip)).collect(),
         _ => Vec::new(),

@@ -44,7 +44,9 @@ pub(crate) fn bind(pods: &mut [PodRequest], nodes: &[Node], out: &mut Vec<Diagno
         }
         let Some(ip) = r.pod.primary_ip() else { continue };
         let family = IpFamily::of(ip);
-        if let Some(node) = nodes.iter().find(|n| n.pod_cidr(family).is_some_and(|c| c.contains(ip))) {
+        if let Some(node) =
+            nodes.iter().find(|n| n.pod_cidr(family).is_some_and(|c| c.contains(ip)))
+        {
             r.pod.node_name = Marked::derived(node.name.clone());
         }
     }
@@ -57,7 +59,8 @@ pub(crate) fn bind(pods: &mut [PodRequest], nodes: &[Node], out: &mut Vec<Diagno
     let mut order: Vec<usize> = (0..pods.len())
         .filter(|&i| {
             let p = &pods[i].pod;
-            let stays_pending = p.phase.origin == super::Origin::Given && p.phase.value == "Pending";
+            let stays_pending =
+                p.phase.origin == super::Origin::Given && p.phase.value == "Pending";
             p.node_name.value.is_empty() && !stays_pending
         })
         .collect();
@@ -113,7 +116,11 @@ pub(crate) fn assign_ips(pods: &mut [PodRequest], nodes: &[Node], out: &mut Vec<
     let mut order: Vec<usize> = (0..pods.len()).collect();
     order.sort_by(|a, b| {
         let (ra, rb) = (&pods[*a], &pods[*b]);
-        (!ra.builtin, &ra.pod.namespace, &ra.pod.name).cmp(&(!rb.builtin, &rb.pod.namespace, &rb.pod.name))
+        (!ra.builtin, &ra.pod.namespace, &ra.pod.name).cmp(&(
+            !rb.builtin,
+            &rb.pod.namespace,
+            &rb.pod.name,
+        ))
     });
     for i in order {
         let r = &mut pods[i];
@@ -195,8 +202,11 @@ pub(crate) fn check_placement(pods: &[PodRequest], nodes: &[Node], out: &mut Vec
         for (i, ip) in p.pod_ips.value.iter().enumerate() {
             let Some(cidr) = node.pod_cidr(IpFamily::of(*ip)) else { continue };
             if !cidr.contains(*ip) {
-                let field =
-                    if i == 0 { "status.podIP".to_owned() } else { format!("status.podIPs[{i}].ip") };
+                let field = if i == 0 {
+                    "status.podIP".to_owned()
+                } else {
+                    format!("status.podIPs[{i}].ip")
+                };
                 out.push(
                     Diagnostic::warning(
                         DiagnosticKind::PodIpOutsideNodeCidr,
@@ -204,7 +214,9 @@ pub(crate) fn check_placement(pods: &[PodRequest], nodes: &[Node], out: &mut Vec
                     )
                     .on(src.clone())
                     .field(field)
-                    .hint(format!("use an address in {cidr}, or bind the pod to the node that owns {ip}")),
+                    .hint(format!(
+                        "use an address in {cidr}, or bind the pod to the node that owns {ip}"
+                    )),
                 );
             }
         }

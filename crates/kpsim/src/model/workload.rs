@@ -156,14 +156,24 @@ pub(crate) fn expand(
             (0..replicas(spec.replicas))
                 .map(|i| {
                     let pod_name = format!("{name}-{i}");
-                    existing.pod_names.entry(namespace.clone()).or_default().insert(pod_name.clone());
+                    existing
+                        .pod_names
+                        .entry(namespace.clone())
+                        .or_default()
+                        .insert(pod_name.clone());
                     let labels = [
                         ("apps.kubernetes.io/pod-index".to_owned(), i.to_string()),
                         ("controller-revision-hash".to_owned(), revision.clone()),
                         ("statefulset.kubernetes.io/pod-name".to_owned(), pod_name.clone()),
                     ];
-                    let mut r =
-                        from_template(&mut d, &spec.template, &namespace, pod_name.clone(), &labels, &owner);
+                    let mut r = from_template(
+                        &mut d,
+                        &spec.template,
+                        &namespace,
+                        pod_name.clone(),
+                        &labels,
+                        &owner,
+                    );
                     r.pod.hostname = Some(pod_name);
                     r.pod.subdomain = service_name.clone();
                     r
@@ -189,7 +199,8 @@ pub(crate) fn expand(
                     &seed,
                     existing.pod_names.entry(namespace.clone()).or_default(),
                 );
-                let mut r = from_template(&mut d, &spec.template, &namespace, pod_name, &labels, &owner);
+                let mut r =
+                    from_template(&mut d, &spec.template, &namespace, pod_name, &labels, &owner);
                 r.tolerations.extend(daemon_tolerations());
                 let fits = node
                     .taints
@@ -250,8 +261,7 @@ fn from_template(
     extra_labels: &[(String, String)],
     owner: &PodOwner,
 ) -> PodRequest {
-    let mut labels =
-        template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
+    let mut labels = template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
     labels.extend(extra_labels.iter().cloned());
     let spec = template.spec.clone().unwrap_or_default();
     read_pod_spec(

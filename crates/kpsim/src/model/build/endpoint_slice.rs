@@ -116,4 +116,3 @@ pub(crate) fn read_endpoint_slice(
         span: d.span(),
     }
 }
-

@@ -215,7 +215,8 @@ mod tests {
     #[test]
     fn tolerations_match_like_the_scheduler() {
         let cp = taint("node-role.kubernetes.io/control-plane", None, "NoSchedule");
-        let exists_all = Toleration { key: None, operator: Some("Exists".into()), value: None, effect: None };
+        let exists_all =
+            Toleration { key: None, operator: Some("Exists".into()), value: None, effect: None };
         assert!(exists_all.tolerates(&cp));
         let by_key = Toleration {
             key: Some("node-role.kubernetes.io/control-plane".into()),

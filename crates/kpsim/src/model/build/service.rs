@@ -290,7 +290,6 @@ fn read_cluster_ip(
     }
 }
 
-
 /// What a Service asks of the API server's allocators, beyond the model: read only in
 /// cluster admission.
 #[derive(Debug, Clone, PartialEq, Eq)]
