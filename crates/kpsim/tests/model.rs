@@ -52,7 +52,7 @@ fn check_goldens(input: &Path, dir: &Path) -> Vec<String> {
                 .lines()
                 .zip(actual.lines())
                 .position(|(e, a)| e != a)
-                .map_or_else(|| expected.lines().count().min(actual.lines().count()), |i| i);
+                .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
             failures.push(format!(
                 "{} differs from line {}:\n  expected: {:?}\n  actual:   {:?}",
                 path.display(),

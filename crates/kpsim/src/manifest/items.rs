@@ -173,10 +173,10 @@ fn flow_items(text: &str, key: Option<&str>) -> Option<Vec<ItemSpan>> {
             '[' | '{' => depth += 1,
             ']' | '}' if depth > 0 => depth -= 1,
             ']' => {
-                if let Some(last) = items.last_mut() {
-                    if last.end == last.start {
-                        last.end = pos;
-                    }
+                if let Some(last) = items.last_mut()
+                    && last.end == last.start
+                {
+                    last.end = pos;
                 }
                 return Some(items);
             }

@@ -110,18 +110,14 @@ fn locate_block(lines: &[Line<'_>], segments: &[Segment]) -> Option<(usize, usiz
         let mut hit = None;
         match seg {
             Segment::Key(k) => {
-                for i in from..to {
-                    let l = lines[i];
-                    if l.indent == indent && key_of(l.text) == Some(k.as_str()) {
-                        hit = Some((
-                            i,
-                            l.indent,
-                            l.text.len() - l.text.trim_start_matches(['-', ' ']).len(),
-                        ));
-                        break;
-                    }
+                let range = lines.get(from..to)?;
+                if let Some(off) = range
+                    .iter()
+                    .position(|l| l.indent == indent && key_of(l.text) == Some(k.as_str()))
+                {
+                    hit = Some((from + off, range[off].indent));
                 }
-                let (i, col, _) = hit?;
+                let (i, col) = hit?;
                 found = Some((lines[i].number, col + 1));
                 // The value block: the rest of this line (flow) or the following deeper lines.
                 let (next_from, next_to, next_indent) = child_block(lines, i, to, col);
@@ -130,19 +126,16 @@ fn locate_block(lines: &[Line<'_>], segments: &[Segment]) -> Option<(usize, usiz
                 indent = next_indent;
             }
             Segment::Index(n) => {
-                let mut count = 0;
-                let mut item = None;
-                for i in from..to {
-                    let l = lines[i];
-                    if l.indent == indent && (l.text == "-" || l.text.starts_with("- ")) {
-                        if count == *n {
-                            item = Some(i);
-                            break;
-                        }
-                        count += 1;
-                    }
-                }
-                let i = item?;
+                let range = lines.get(from..to)?;
+                let i = from
+                    + range
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, l)| {
+                            l.indent == indent && (l.text == "-" || l.text.starts_with("- "))
+                        })
+                        .nth(*n)?
+                        .0;
                 let l = lines[i];
                 found = Some((l.number, l.indent + 1));
                 // Inside the item, keys sit at the column after "- ".

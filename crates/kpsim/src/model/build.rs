@@ -170,10 +170,11 @@ pub fn build(manifests: &Manifests, admission: Admission) -> (Cluster, Vec<Diagn
         r.pod.namespace == "kube-system"
             && r.pod.labels.get("k8s-app").map(String::as_str) == Some("kube-dns")
     });
-    if simulate && !has_dns_pods {
-        if let Some(cp) = builtin::control_plane(&nodes) {
-            pods.push(builtin::coredns_pod(&cp.name));
-        }
+    if simulate
+        && !has_dns_pods
+        && let Some(cp) = builtin::control_plane(&nodes)
+    {
+        pods.push(builtin::coredns_pod(&cp.name));
     }
 
     // Scheduling and pod IPs.
@@ -276,16 +277,16 @@ fn distinct_objects<'a>(
 fn add_builtin_services(services: &mut BTreeMap<NamespacedName, Service>, cluster: &Cluster) {
     let Some(primary) = cluster.service_cidrs.first().copied() else { return };
     let kubernetes = NamespacedName::new("default", "kubernetes");
-    if !services.contains_key(&kubernetes) {
-        if let Some(svc) = builtin::kubernetes_service(primary) {
-            services.insert(kubernetes, svc);
-        }
+    if !services.contains_key(&kubernetes)
+        && let Some(svc) = builtin::kubernetes_service(primary)
+    {
+        services.insert(kubernetes, svc);
     }
     let kube_dns = NamespacedName::new("kube-system", "kube-dns");
-    if !services.contains_key(&kube_dns) {
-        if let Some(svc) = builtin::kube_dns_service(primary) {
-            services.insert(kube_dns, svc);
-        }
+    if !services.contains_key(&kube_dns)
+        && let Some(svc) = builtin::kube_dns_service(primary)
+    {
+        services.insert(kube_dns, svc);
     }
 }
 

@@ -90,10 +90,10 @@ impl Existing {
             pod_names.entry(r.pod.namespace.clone()).or_default().insert(r.pod.name.clone());
         }
         for object in &manifests.objects {
-            if let Resource::ReplicaSet(rs) = &object.resource {
-                if let Some(o) = controller_owner(rs.metadata.owner_references.as_ref()) {
-                    owners.insert((o.kind, object.resource.namespace().to_owned(), o.name));
-                }
+            if let Resource::ReplicaSet(rs) = &object.resource
+                && let Some(o) = controller_owner(rs.metadata.owner_references.as_ref())
+            {
+                owners.insert((o.kind, object.resource.namespace().to_owned(), o.name));
             }
         }
         Existing { owners, pod_names }

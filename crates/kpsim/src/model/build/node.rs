@@ -14,10 +14,10 @@ pub(crate) fn read_node(d: &mut ObjectDiagnostics<'_>, node: &core::Node) -> Nod
     let mut internal_ips = Vec::new();
     let addresses = node.status.as_ref().and_then(|s| s.addresses.as_ref());
     for (i, a) in addresses.into_iter().flatten().enumerate() {
-        if a.type_ == "InternalIP" {
-            if let Some(ip) = d.ip(&a.address, &format!("status.addresses[{i}].address")) {
-                internal_ips.push(ip);
-            }
+        if a.type_ == "InternalIP"
+            && let Some(ip) = d.ip(&a.address, &format!("status.addresses[{i}].address"))
+        {
+            internal_ips.push(ip);
         }
     }
     let mut pod_cidrs = Vec::new();
@@ -33,17 +33,17 @@ pub(crate) fn read_node(d: &mut ObjectDiagnostics<'_>, node: &core::Node) -> Nod
             }
         }
     }
-    if let (Some(single), Some(list)) = (spec.pod_cidr.as_deref(), spec.pod_cidrs.as_deref()) {
-        if list.first().is_some_and(|first| first != single) {
-            d.push(
-                Diagnostic::warning(
-                    DiagnosticKind::InvalidValue,
-                    format!("podCIDR `{single}` differs from podCIDRs[0]; podCIDRs wins"),
-                )
-                .hint("make podCIDR equal to the first entry of podCIDRs"),
-                "spec.podCIDR",
-            );
-        }
+    if let (Some(single), Some(list)) = (spec.pod_cidr.as_deref(), spec.pod_cidrs.as_deref())
+        && list.first().is_some_and(|first| first != single)
+    {
+        d.push(
+            Diagnostic::warning(
+                DiagnosticKind::InvalidValue,
+                format!("podCIDR `{single}` differs from podCIDRs[0]; podCIDRs wins"),
+            )
+            .hint("make podCIDR equal to the first entry of podCIDRs"),
+            "spec.podCIDR",
+        );
     }
     let taints = spec
         .taints

@@ -29,10 +29,10 @@ pub(crate) struct Toleration {
 impl Toleration {
     /// The scheduler's `ToleratesTaint`.
     pub fn tolerates(&self, taint: &Taint) -> bool {
-        if let Some(effect) = self.effect.as_deref().filter(|e| !e.is_empty()) {
-            if effect != taint.effect {
-                return false;
-            }
+        if let Some(effect) = self.effect.as_deref().filter(|e| !e.is_empty())
+            && effect != taint.effect
+        {
+            return false;
         }
         match self.key.as_deref().filter(|k| !k.is_empty()) {
             Some(k) if k != taint.key => return false,

@@ -269,9 +269,11 @@ fn read_cluster_ip(
                     ips.push(ip);
                 }
             }
-            if let (Some(single), Some(first)) = (single, list.first()) {
-                if !single.is_empty() && single != *first {
-                    d.push(
+            if let (Some(single), Some(first)) = (single, list.first())
+                && !single.is_empty()
+                && single != *first
+            {
+                d.push(
                         Diagnostic::warning(
                             DiagnosticKind::InvalidValue,
                             format!("clusterIP `{single}` differs from clusterIPs[0] `{first}`; clusterIPs wins"),
@@ -279,7 +281,6 @@ fn read_cluster_ip(
                         .hint("make clusterIP equal to the first entry of clusterIPs"),
                         "spec.clusterIP",
                     );
-                }
             }
             if ips.is_empty() {
                 Marked::given(ClusterIp::Unset)
