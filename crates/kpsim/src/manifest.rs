@@ -5,6 +5,7 @@
 //! or fill in defaults (that is [`crate::model`]). A broken document never stops the others.
 
 mod decode;
+mod heads;
 mod items;
 mod list;
 mod locate;
@@ -184,8 +185,21 @@ pub(super) fn locate_in_item(text: &str, span: ItemSpan, path: &str) -> Option<(
     }
 }
 
+/// What routes a document: its `apiVersion` and `kind`, and for a List the heads of its
+/// items (read in the same pass).
 #[derive(Deserialize)]
 struct TypeMeta {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<serde_norway::Value>,
+    kind: Option<serde_norway::Value>,
+    #[serde(default)]
+    items: Option<heads::ItemHeads>,
+}
+
+/// [`TypeMeta`] without the item heads: the fallback when `items` has a shape the heads
+/// reader refuses.
+#[derive(Deserialize)]
+struct BareTypeMeta {
     #[serde(rename = "apiVersion")]
     api_version: Option<serde_norway::Value>,
     kind: Option<serde_norway::Value>,
@@ -249,7 +263,17 @@ fn looks_like_json(text: &str) -> bool {
 
 fn parse_document(doc: &Document<'_>, out: &mut Manifests) {
     let doc_location = Location { document: doc.index, line: doc.start_line, column: 1 };
-    let meta: TypeMeta = match serde_norway::from_str(doc.text) {
+    let routed = serde_norway::from_str::<TypeMeta>(doc.text).or_else(|e| {
+        if is_syntax_error(&e) || e.to_string().starts_with("invalid type: sequence") {
+            return Err(e);
+        }
+        serde_norway::from_str::<BareTypeMeta>(doc.text).map(|b| TypeMeta {
+            api_version: b.api_version,
+            kind: b.kind,
+            items: None,
+        })
+    });
+    let meta: TypeMeta = match routed {
         Ok(m) => m,
         Err(e) if e.to_string().starts_with("invalid type: sequence") => {
             list::parse_sequence(doc, out);
@@ -271,7 +295,8 @@ fn parse_document(doc: &Document<'_>, out: &mut Manifests) {
         return;
     }
     if kind.ends_with("List") {
-        list::parse_list(doc, api_version, kind, out);
+        let heads = meta.items.and_then(|h| h.0);
+        list::parse_list(doc, api_version, kind, heads, out);
         return;
     }
     let mut ignored = Vec::new();
@@ -348,7 +373,7 @@ pub(super) fn missing_type_meta(doc: &Document<'_>, kind: &str) -> Diagnostic {
     .hint("start every object with `apiVersion:` and `kind:` (e.g. `apiVersion: v1`, `kind: Service`)")
 }
 
-fn is_syntax_error(e: &serde_norway::Error) -> bool {
+pub(super) fn is_syntax_error(e: &serde_norway::Error) -> bool {
     // A scanner/parser error has a location and none of the data-model wording.
     let s = e.to_string();
     !(s.contains("invalid type") || s.contains("missing field") || s.contains("unknown variant"))

@@ -1,13 +1,15 @@
 //! Documents that hold several objects: `kind: List` (and typed lists like `ServiceList`),
 //! top-level arrays, and JSON documents read through serde_json.
 //!
-//! Items are decoded from generic values and dispatched by their own `kind`; items of a typed
-//! list without `kind` take the list's item kind (`ServiceList` → `Service`), as the API
-//! server's list responses omit it. Each item is located once (see [`super::items`]).
+//! Items are dispatched by their own `kind`; items of a typed list without `kind` take the
+//! list's item kind (`ServiceList` → `Service`), as the API server's list responses omit it.
+//! Each item is located once (see [`super::items`]) and, when its heads are known (see
+//! [`super::heads`]), decoded straight from its own text; otherwise from a generic value.
 
 use serde::Deserialize;
 
 use super::decode::{Decoded, decode, decode_error, is_known, report_ignored, unknown_kind};
+use super::heads::ItemHead;
 use super::items::{ItemSpan, find_items};
 use super::{Document, Manifests, Object, locate_in_item, syntax_location};
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Location};
@@ -18,13 +20,28 @@ struct ListItems {
     items: Option<Vec<serde_norway::Value>>,
 }
 
-/// A `List` or typed list document.
+/// A `List` or typed list document; `heads` are its items' heads when the routing pass read
+/// them.
 pub(super) fn parse_list(
     doc: &Document<'_>,
     api_version: &str,
     list_kind: &str,
+    heads: Option<Vec<ItemHead>>,
     out: &mut Manifests,
 ) {
+    if let Some(heads) = heads {
+        let spans = find_items(doc.text, Some("items")).filter(|s| s.len() == heads.len());
+        if let Some(spans) = spans {
+            let (objects, diagnostics) = (out.objects.len(), out.diagnostics.len());
+            if parse_items_from_text(doc, &heads, &spans, list_kind, api_version, out) {
+                return;
+            }
+            // An item that does not parse alone (an alias to an anchor in another item):
+            // start over on the general path.
+            out.objects.truncate(objects);
+            out.diagnostics.truncate(diagnostics);
+        }
+    }
     match serde_norway::from_str::<ListItems>(doc.text) {
         Ok(l) => {
             let items = l.items.unwrap_or_default();
@@ -77,6 +94,106 @@ pub(super) fn parse_value_document(
     decode_item(doc, &value, &api_version, &kind, doc_location, String::new(), Some(whole), out);
 }
 
+/// The kind and apiVersion an item is decoded as: its own, or for a typed list without them
+/// the list's item kind.
+fn item_type(
+    mut kind: String,
+    mut api_version: String,
+    list_kind: Option<&str>,
+    list_api_version: &str,
+) -> (String, String) {
+    let item_kind = list_kind
+        .and_then(|k| k.strip_suffix("List"))
+        .filter(|k| !k.is_empty() && is_known(list_api_version, k));
+    if let Some(k) = item_kind {
+        if kind.is_empty() {
+            kind = k.to_owned();
+        }
+        if api_version.is_empty() {
+            api_version = list_api_version.to_owned();
+        }
+    }
+    (kind, api_version)
+}
+
+fn missing_item_type(container: &str, i: usize, at: Location, prefix: String) -> Diagnostic {
+    Diagnostic::error(
+        DiagnosticKind::MissingTypeMeta,
+        format!("{container} item {i} has no apiVersion/kind; it is skipped"),
+    )
+    .at(at)
+    .field(prefix)
+    .hint("every item of a List carries its own apiVersion and kind")
+}
+
+/// The fast path: every item decoded from its own text. A block item's leading `-` is
+/// blanked so the item reads as a mapping with unchanged columns. Returns false when an
+/// item's text does not parse on its own although the whole document did.
+fn parse_items_from_text(
+    doc: &Document<'_>,
+    heads: &[ItemHead],
+    spans: &[ItemSpan],
+    list_kind: &str,
+    list_api_version: &str,
+    out: &mut Manifests,
+) -> bool {
+    for (i, (head, span)) in heads.iter().zip(spans).enumerate() {
+        let prefix = format!("items[{i}]");
+        let location = Location {
+            document: doc.index,
+            line: doc.start_line + span.line - 1,
+            column: span.column,
+        };
+        let (kind, api_version) = item_type(
+            head.kind.clone(),
+            head.api_version.clone(),
+            Some(list_kind),
+            list_api_version,
+        );
+        if kind.is_empty() || api_version.is_empty() {
+            out.diagnostics.push(missing_item_type(list_kind, i, location, prefix));
+            continue;
+        }
+        let Some(raw) = doc.text.get(span.start..span.end) else { continue };
+        let mut text = raw.to_owned();
+        if span.block {
+            let dash = span.column - 1;
+            if text.as_bytes().get(dash) == Some(&b'-') {
+                text.replace_range(dash..=dash, " ");
+            }
+        }
+        let mut ignored = Vec::new();
+        match decode(&api_version, &kind, serde_norway::Deserializer::from_str(&text), &mut ignored)
+        {
+            Decoded::Object(resource) => {
+                let object = Object { resource, location, path_prefix: prefix, item: Some(*span) };
+                report_ignored(out, &object, ignored);
+                out.objects.push(object);
+            }
+            Decoded::Failed(e) if super::is_syntax_error(&e) => return false,
+            Decoded::Failed(e) => {
+                let at = match e.location() {
+                    Some(l) => Location {
+                        document: doc.index,
+                        line: location.line + l.line() - 1,
+                        column: if l.line() == 1 && !span.block {
+                            span.column + l.column() - 1
+                        } else {
+                            l.column()
+                        },
+                    },
+                    None => location,
+                };
+                out.diagnostics.push(decode_error(at, &kind, &e, &prefix));
+            }
+            Decoded::Unknown => {
+                out.diagnostics.push(unknown_kind(location, &api_version, &kind, &prefix))
+            }
+        }
+    }
+    true
+}
+
 /// Decodes every item of a sequence; `list_kind` is `None` for a bare array.
 fn parse_items(
     doc: &Document<'_>,
@@ -88,10 +205,6 @@ fn parse_items(
     let doc_location = Location { document: doc.index, line: doc.start_line, column: 1 };
     let spans =
         find_items(doc.text, list_kind.map(|_| "items")).filter(|spans| spans.len() == items.len());
-    // `ServiceList` items may omit kind/apiVersion; `List` items may not.
-    let item_kind = list_kind
-        .and_then(|k| k.strip_suffix("List"))
-        .filter(|k| !k.is_empty() && is_known(list_api_version, k));
     let container = list_kind.unwrap_or("array");
     for (i, item) in items.iter().enumerate() {
         let prefix = match list_kind {
@@ -106,27 +219,14 @@ fn parse_items(
                 column: s.column,
             })
             .unwrap_or(doc_location);
-        let mut kind = item.get("kind").and_then(|v| v.as_str()).unwrap_or("").to_owned();
-        let mut api_version =
-            item.get("apiVersion").and_then(|v| v.as_str()).unwrap_or("").to_owned();
-        if let Some(k) = item_kind {
-            if kind.is_empty() {
-                kind = k.to_owned();
-            }
-            if api_version.is_empty() {
-                api_version = list_api_version.to_owned();
-            }
-        }
+        let (kind, api_version) = item_type(
+            item.get("kind").and_then(|v| v.as_str()).unwrap_or("").to_owned(),
+            item.get("apiVersion").and_then(|v| v.as_str()).unwrap_or("").to_owned(),
+            list_kind,
+            list_api_version,
+        );
         if kind.is_empty() || api_version.is_empty() {
-            out.diagnostics.push(
-                Diagnostic::error(
-                    DiagnosticKind::MissingTypeMeta,
-                    format!("{container} item {i} has no apiVersion/kind; it is skipped"),
-                )
-                .at(item_location)
-                .field(prefix)
-                .hint("every item of a List carries its own apiVersion and kind"),
-            );
+            out.diagnostics.push(missing_item_type(container, i, item_location, prefix));
             continue;
         }
         decode_item(doc, item, &api_version, &kind, item_location, prefix, span, out);
@@ -169,6 +269,7 @@ fn decode_item(
             let (path, _) = super::decode::split_error(&e);
             let at = span
                 .and_then(|s| locate_in_item(doc.text, s, &path))
+                .map(|found| super::locate::value_position(doc.text, found))
                 .map(|(line, column)| Location {
                     document: doc.index,
                     line: doc.start_line + line - 1,
@@ -205,7 +306,27 @@ mod tests {
         let d = &m.diagnostics[0];
         assert_eq!(d.kind, DiagnosticKind::WrongType);
         assert_eq!(d.field_path, "items[1].spec.ports[0].port");
-        assert_eq!((d.location.line, d.location.column), (13, 7));
+        assert_eq!((d.location.line, d.location.column), (13, 13));
+    }
+
+    #[test]
+    fn flow_and_json_list_items_are_decoded_and_located() {
+        let text = "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n  {\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"a\"}},\n  {\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"s\"}, \"spec\": {\"ports\": [{\"port\": \"x\"}]}}\n]}\n";
+        let m = parse(text);
+        assert_eq!(m.objects.len(), 1);
+        assert_eq!((m.objects[0].location.line, m.objects[0].location.column), (2, 3));
+        let d = &m.diagnostics[0];
+        assert_eq!(d.field_path, "items[1].spec.ports[0].port");
+        assert_eq!((d.location.line, d.location.column), (3, 98));
+    }
+
+    #[test]
+    fn aliases_across_list_items_are_resolved() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: a, labels: &l {app: x}}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: b, labels: *l}\n";
+        let m = parse(text);
+        assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
+        assert_eq!(m.objects.len(), 2);
+        assert_eq!(m.objects[1].location.line, 7);
     }
 
     #[test]
