@@ -20,6 +20,16 @@ pub(crate) fn read_node(d: &mut ObjectDiagnostics<'_>, node: &core::Node) -> Nod
             internal_ips.push(ip);
         }
     }
+    if internal_ips.is_empty() {
+        d.push(
+            Diagnostic::warning(
+                DiagnosticKind::MissingField,
+                "the node has no InternalIP: hostNetwork pods on it get no IP and kube-proxy there has no node IP",
+            )
+            .hint("add status.addresses with `type: InternalIP`"),
+            "status",
+        );
+    }
     let mut pod_cidrs = Vec::new();
     match spec.pod_cidrs.as_deref() {
         Some(list) if !list.is_empty() => {
