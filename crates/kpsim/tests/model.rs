@@ -337,3 +337,15 @@ fn reference_inputs_are_taken_as_given() {
         assert!(c.endpoint_slices.values().all(|s| s.origin == SliceOrigin::Given));
     }
 }
+
+#[test]
+fn a_pod_ip_tells_where_an_unbound_pod_runs() {
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\nstatus: {podIP: 10.244.2.77}\n";
+    let c = kpsim::analyze(text, Admission::Auto).cluster;
+    let pod = c.pod("default", "p").expect("pod");
+    assert_eq!(
+        (pod.node_name.value.as_str(), pod.node_name.origin),
+        ("minikube-m03", Origin::Derived)
+    );
+    assert_eq!(pod.host_ip.map(|ip| ip.to_string()).as_deref(), Some("192.168.49.4"));
+}
