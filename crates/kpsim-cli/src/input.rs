@@ -7,8 +7,30 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use kpsim::diagnostic::Diagnostic;
+use kpsim::model::Admission;
 
 use crate::CliError;
+
+/// `--admission`: how manifests become cluster state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AdmissionArg {
+    /// as-given for Services + EndpointSlices alone, cluster otherwise.
+    Auto,
+    /// Simulate the API server and controllers (allocation, scheduling, built-ins).
+    Cluster,
+    /// Take the objects exactly as written, like kube-proxy's unit tests.
+    AsGiven,
+}
+
+impl From<AdmissionArg> for Admission {
+    fn from(a: AdmissionArg) -> Admission {
+        match a {
+            AdmissionArg::Auto => Admission::Auto,
+            AdmissionArg::Cluster => Admission::Cluster,
+            AdmissionArg::AsGiven => Admission::AsGiven,
+        }
+    }
+}
 
 /// One file of the input.
 #[derive(Debug)]
@@ -61,9 +83,14 @@ impl Input {
         }
     }
 
-    /// `file:line:col: severity: message …` for one diagnostic.
+    /// `file:line:col: severity: message …` for one diagnostic; `file: severity: message …`
+    /// for one about the input as a whole (line 0).
     pub fn format(&self, d: &Diagnostic) -> String {
-        let (name, line) = self.position(d.location.line.max(1));
+        if d.location.line == 0 {
+            let name = self.sources.first().map_or("-", |s| s.name.as_str());
+            return format!("{name}: {d}");
+        }
+        let (name, line) = self.position(d.location.line);
         let mut local = d.clone();
         local.location.line = line;
         format!("{name}:{local}")

@@ -71,7 +71,8 @@ pub enum DiagnosticKind {
 }
 
 /// Where in the input a diagnostic points. Lines and columns are 1-based and count
-/// Unicode scalar values, as editors show them.
+/// Unicode scalar values, as editors show them; line 0 means "the input as a whole" (which
+/// admission was chosen, a derived CIDR, an object kpsim made up).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
 pub struct Location {
     /// 0-based index of the YAML/JSON document in the stream.
@@ -106,7 +107,7 @@ impl fmt::Display for ObjectRef {
 }
 
 /// One finding about the input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
     pub kind: DiagnosticKind,
@@ -171,13 +172,13 @@ impl Diagnostic {
 }
 
 /// `line:column: severity: message [object, field] (hint)` — the CLI prefixes the file name.
+/// A diagnostic about the input as a whole (line 0) has no `line:column: ` part.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}: {}",
-            self.location.line, self.location.column, self.severity, self.message
-        )?;
+        if self.location.line != 0 {
+            write!(f, "{}:{}: ", self.location.line, self.location.column)?;
+        }
+        write!(f, "{}: {}", self.severity, self.message)?;
         match (&self.object, self.field_path.is_empty()) {
             (Some(o), false) => write!(f, " [{o}, {}]", self.field_path)?,
             (Some(o), true) => write!(f, " [{o}]")?,

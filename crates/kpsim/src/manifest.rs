@@ -4,6 +4,10 @@
 //! This stage knows YAML/JSON and Kubernetes object shapes; it does not validate values
 //! or fill in defaults (that is [`crate::model`]). A broken document never stops the others.
 
+mod decode;
+mod heads;
+mod items;
+mod list;
 mod locate;
 mod split;
 
@@ -12,9 +16,10 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Location, ObjectRef};
+use decode::{Decoded, decode, decode_error, report_ignored, unknown_kind};
+pub use items::ItemSpan;
 pub use locate::locate;
 pub use split::{Limits, split_documents};
 
@@ -101,8 +106,12 @@ pub struct Object {
     pub resource: Resource,
     /// Location of the object's first line (for a `List` item: of the item).
     pub location: Location,
-    /// Path of the object inside its document: empty, or `items[3]` inside a List.
+    /// Path of the object inside its document: empty, `items[3]` inside a List, or `[3]`
+    /// inside a top-level array.
     pub path_prefix: String,
+    /// For an item of a List or array: where its text is in the document, so its fields are
+    /// located by searching the item alone.
+    pub item: Option<ItemSpan>,
 }
 
 impl Object {
@@ -145,35 +154,63 @@ impl Manifests {
     }
 
     /// Finds the line and column of a field path inside an object, falling back to the
-    /// object's own location.
+    /// object's own location: the value when it is a scalar on the key's line, else the key
+    /// (see [`locate::value_position`]).
     pub fn locate(&self, object: &Object, path: &str) -> Location {
-        let full = object.field_path(path);
-        self.document_text(object.location.document)
-            .and_then(|(text, start)| {
-                locate(text, &full).map(|(line, column)| Location {
-                    document: object.location.document,
-                    line: start + line - 1,
-                    column,
-                })
-            })
+        let document = object.location.document;
+        let Some((text, start)) = self.document_text(document) else { return object.location };
+        let found = match object.item {
+            Some(span) => locate_in_item(text, span, path),
+            None => locate(text, &object.field_path(path)),
+        };
+        found
+            .map(|found| locate::value_position(text, found))
+            .map(|(line, column)| Location { document, line: start + line - 1, column })
             .unwrap_or(object.location)
     }
 }
 
+/// Locates `path` inside one List item; the result is relative to the document.
+pub(super) fn locate_in_item(text: &str, span: ItemSpan, path: &str) -> Option<(usize, usize)> {
+    let sub = text.get(span.start..span.end)?;
+    if span.block {
+        // The item text starts at the beginning of its `- ` line: columns are unchanged.
+        let item_path = if path.is_empty() { "[0]".to_owned() } else { format!("[0].{path}") };
+        locate(sub, &item_path).map(|(line, column)| (span.line + line - 1, column))
+    } else {
+        locate::locate_in_flow(sub, path).map(|(line, column)| {
+            let column = if line == 1 { span.column + column - 1 } else { column };
+            (span.line + line - 1, column)
+        })
+    }
+}
+
+/// What routes a document: its `apiVersion` and `kind`, and for a List the heads of its
+/// items (read in the same pass).
 #[derive(Deserialize)]
 struct TypeMeta {
     #[serde(rename = "apiVersion")]
     api_version: Option<serde_norway::Value>,
     kind: Option<serde_norway::Value>,
+    #[serde(default)]
+    items: Option<heads::ItemHeads>,
 }
 
+/// [`TypeMeta`] without the item heads: the fallback when `items` has a shape the heads
+/// reader refuses.
 #[derive(Deserialize)]
-struct ListItems {
-    #[serde(default)]
-    items: Option<Vec<serde_norway::Value>>,
+struct BareTypeMeta {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<serde_norway::Value>,
+    kind: Option<serde_norway::Value>,
 }
 
 /// Parses a stream of YAML and/or JSON documents into typed objects.
+///
+/// A document may be one object, a `List` (`kind: List` as `kubectl get … -o yaml` prints
+/// it, or a typed list such as `ServiceList`), or a top-level array of objects (JSON `[…]`
+/// or a YAML sequence). JSON that the YAML parser refuses (tabs, for instance) is read with
+/// a JSON parser.
 ///
 /// ```
 /// let m = kpsim::manifest::parse("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\nkind: [\n");
@@ -201,7 +238,7 @@ pub fn parse_with_limits(text: &str, limits: &Limits) -> Manifests {
     out
 }
 
-fn syntax_location(doc: &Document<'_>, err: &serde_norway::Error) -> Location {
+pub(super) fn syntax_location(doc: &Document<'_>, err: &serde_norway::Error) -> Location {
     match err.location() {
         Some(l) => Location {
             document: doc.index,
@@ -213,271 +250,133 @@ fn syntax_location(doc: &Document<'_>, err: &serde_norway::Error) -> Location {
 }
 
 /// serde_norway appends " at line L column C" to messages; the location is shown separately.
-fn strip_position(message: &str) -> String {
+pub(super) fn strip_position(message: &str) -> String {
     match message.find(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
     }
 }
 
+fn looks_like_json(text: &str) -> bool {
+    text.trim_start().starts_with(['{', '['])
+}
+
 fn parse_document(doc: &Document<'_>, out: &mut Manifests) {
     let doc_location = Location { document: doc.index, line: doc.start_line, column: 1 };
-    let meta: TypeMeta = match serde_norway::from_str(doc.text) {
+    let routed = serde_norway::from_str::<TypeMeta>(doc.text).or_else(|e| {
+        if is_syntax_error(&e) || e.to_string().starts_with("invalid type: sequence") {
+            return Err(e);
+        }
+        serde_norway::from_str::<BareTypeMeta>(doc.text).map(|b| TypeMeta {
+            api_version: b.api_version,
+            kind: b.kind,
+            items: None,
+        })
+    });
+    let meta: TypeMeta = match routed {
         Ok(m) => m,
+        Err(e) if e.to_string().starts_with("invalid type: sequence") => {
+            list::parse_sequence(doc, out);
+            return;
+        }
+        Err(e) if is_syntax_error(&e) && looks_like_json(doc.text) => {
+            parse_json_document(doc, out);
+            return;
+        }
         Err(e) => {
-            let loc = syntax_location(doc, &e);
-            let wrong_shape = e.location().is_none() || !is_syntax_error(&e);
-            let (kind, hint) = if wrong_shape {
-                (
-                    DiagnosticKind::MissingTypeMeta,
-                    "each document must be a mapping with apiVersion and kind",
-                )
-            } else {
-                (
-                    DiagnosticKind::Syntax,
-                    "check indentation, quoting and brackets around this position",
-                )
-            };
-            out.diagnostics.push(
-                Diagnostic::error(
-                    kind,
-                    format!("document {}: {}", doc.index + 1, strip_position(&e.to_string())),
-                )
-                .at(loc)
-                .hint(hint),
-            );
+            out.diagnostics.push(type_meta_error(doc, &e));
             return;
         }
     };
     let kind = meta.kind.as_ref().and_then(|v| v.as_str()).unwrap_or("");
     let api_version = meta.api_version.as_ref().and_then(|v| v.as_str()).unwrap_or("");
     if kind.is_empty() || api_version.is_empty() {
-        let missing = if kind.is_empty() { "kind" } else { "apiVersion" };
-        out.diagnostics.push(
-            Diagnostic::error(
-                DiagnosticKind::MissingTypeMeta,
-                format!("document {} has no {missing}; it is skipped", doc.index + 1),
-            )
-            .at(doc_location)
-            .field(missing)
-            .hint("start every object with `apiVersion:` and `kind:` (e.g. `apiVersion: v1`, `kind: Service`)"),
-        );
+        out.diagnostics.push(missing_type_meta(doc, kind));
         return;
     }
-    if kind.ends_with("List") && api_version == "v1" || kind == "List" {
-        parse_list(doc, kind, out);
+    if kind.ends_with("List") {
+        let heads = meta.items.and_then(|h| h.0);
+        list::parse_list(doc, api_version, kind, heads, out);
         return;
     }
     let mut ignored = Vec::new();
     let de = serde_norway::Deserializer::from_str(doc.text);
     match decode(api_version, kind, de, &mut ignored) {
         Decoded::Object(resource) => {
-            let object = Object { resource, location: doc_location, path_prefix: String::new() };
+            let object =
+                Object { resource, location: doc_location, path_prefix: String::new(), item: None };
             report_ignored(out, &object, ignored);
             out.objects.push(object);
         }
         Decoded::Failed(e) => {
             let loc = syntax_location(doc, &e);
-            out.diagnostics.push(decode_error(doc_location, loc, kind, &e, ""));
+            out.diagnostics.push(decode_error(loc, kind, &e, ""));
         }
         Decoded::Unknown => out.diagnostics.push(unknown_kind(doc_location, api_version, kind, "")),
     }
 }
 
-fn is_syntax_error(e: &serde_norway::Error) -> bool {
-    // A scanner/parser error has a location and none of the data-model wording.
-    let s = e.to_string();
-    !(s.contains("invalid type") || s.contains("missing field") || s.contains("unknown variant"))
-}
-
-fn parse_list(doc: &Document<'_>, list_kind: &str, out: &mut Manifests) {
-    let doc_location = Location { document: doc.index, line: doc.start_line, column: 1 };
-    let items = match serde_norway::from_str::<ListItems>(doc.text) {
-        Ok(l) => l.items.unwrap_or_default(),
+/// A document the YAML parser refused but that looks like JSON: read it with serde_json,
+/// then dispatch it like any other document.
+fn parse_json_document(doc: &Document<'_>, out: &mut Manifests) {
+    let value: serde_json::Value = match serde_json::from_str(doc.text) {
+        Ok(v) => v,
         Err(e) => {
-            out.diagnostics.push(decode_error(
-                doc_location,
-                syntax_location(doc, &e),
-                list_kind,
-                &e,
-                "",
-            ));
+            let message = e.to_string();
+            let message = message.find(" at line ").map_or(message.as_str(), |i| &message[..i]);
+            out.diagnostics.push(
+                Diagnostic::error(
+                    DiagnosticKind::Syntax,
+                    format!("document {}: {message}", doc.index + 1),
+                )
+                .at(Location {
+                    document: doc.index,
+                    line: doc.start_line + e.line().max(1) - 1,
+                    column: e.column().max(1),
+                })
+                .hint("check commas, quotes and brackets around this position"),
+            );
             return;
         }
     };
-    for (i, item) in items.into_iter().enumerate() {
-        let prefix = format!("items[{i}]");
-        let item_location = out
-            .document_text(doc.index)
-            .and_then(|(text, start)| {
-                locate(text, &prefix).map(|(line, column)| Location {
-                    document: doc.index,
-                    line: start + line - 1,
-                    column,
-                })
-            })
-            .unwrap_or(doc_location);
-        let kind = item.get("kind").and_then(|v| v.as_str()).unwrap_or("").to_owned();
-        let api_version = item.get("apiVersion").and_then(|v| v.as_str()).unwrap_or("").to_owned();
-        if kind.is_empty() || api_version.is_empty() {
-            out.diagnostics.push(
-                Diagnostic::error(
-                    DiagnosticKind::MissingTypeMeta,
-                    format!("{list_kind} item {i} has no apiVersion/kind; it is skipped"),
-                )
-                .at(item_location)
-                .field(prefix)
-                .hint("every item of a List carries its own apiVersion and kind"),
-            );
-            continue;
-        }
-        let mut ignored = Vec::new();
-        match decode(&api_version, &kind, item, &mut ignored) {
-            Decoded::Object(resource) => {
-                let object = Object { resource, location: item_location, path_prefix: prefix };
-                report_ignored(out, &object, ignored);
-                out.objects.push(object);
-            }
-            Decoded::Failed(e) => {
-                out.diagnostics.push(decode_error(
-                    item_location,
-                    item_location,
-                    &kind,
-                    &e,
-                    &prefix,
-                ));
-            }
-            Decoded::Unknown => {
-                out.diagnostics.push(unknown_kind(item_location, &api_version, &kind, &prefix))
-            }
-        }
-    }
+    let Ok(value) = serde_norway::to_value(&value) else { return };
+    list::parse_value_document(doc, value, out);
 }
 
-enum Decoded {
-    Object(Resource),
-    Failed(serde_norway::Error),
-    Unknown,
-}
-
-fn decode<'de, D>(api_version: &str, kind: &str, de: D, ignored: &mut Vec<String>) -> Decoded
-where
-    D: serde::Deserializer<'de, Error = serde_norway::Error>,
-{
-    fn typed<'de, T: DeserializeOwned, D>(
-        de: D,
-        ignored: &mut Vec<String>,
-    ) -> Result<T, serde_norway::Error>
-    where
-        D: serde::Deserializer<'de, Error = serde_norway::Error>,
-    {
-        serde_ignored::deserialize(de, |path| ignored.push(path.to_string()))
-    }
-    let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
-    let result = match (group, kind) {
-        ("", "Service") => typed::<Service, _>(de, ignored).map(|o| Resource::Service(Box::new(o))),
-        ("", "Pod") => typed::<Pod, _>(de, ignored).map(|o| Resource::Pod(Box::new(o))),
-        ("", "Endpoints") => {
-            typed::<Endpoints, _>(de, ignored).map(|o| Resource::Endpoints(Box::new(o)))
-        }
-        ("", "Node") => typed::<Node, _>(de, ignored).map(|o| Resource::Node(Box::new(o))),
-        ("", "Namespace") => {
-            typed::<Namespace, _>(de, ignored).map(|o| Resource::Namespace(Box::new(o)))
-        }
-        ("discovery.k8s.io", "EndpointSlice") => {
-            typed::<EndpointSlice, _>(de, ignored).map(|o| Resource::EndpointSlice(Box::new(o)))
-        }
-        ("apps", "Deployment") => {
-            typed::<Deployment, _>(de, ignored).map(|o| Resource::Deployment(Box::new(o)))
-        }
-        ("apps", "ReplicaSet") => {
-            typed::<ReplicaSet, _>(de, ignored).map(|o| Resource::ReplicaSet(Box::new(o)))
-        }
-        ("apps", "StatefulSet") => {
-            typed::<StatefulSet, _>(de, ignored).map(|o| Resource::StatefulSet(Box::new(o)))
-        }
-        ("apps", "DaemonSet") => {
-            typed::<DaemonSet, _>(de, ignored).map(|o| Resource::DaemonSet(Box::new(o)))
-        }
-        ("batch", "Job") => typed::<Job, _>(de, ignored).map(|o| Resource::Job(Box::new(o))),
-        _ => return Decoded::Unknown,
+fn type_meta_error(doc: &Document<'_>, e: &serde_norway::Error) -> Diagnostic {
+    let loc = syntax_location(doc, e);
+    let wrong_shape = e.location().is_none() || !is_syntax_error(e);
+    let (kind, hint) = if wrong_shape {
+        (
+            DiagnosticKind::MissingTypeMeta,
+            "each document must be a mapping with apiVersion and kind",
+        )
+    } else {
+        (DiagnosticKind::Syntax, "check indentation, quoting and brackets around this position")
     };
-    match result {
-        Ok(r) => Decoded::Object(r),
-        Err(e) => Decoded::Failed(e),
-    }
-}
-
-fn decode_error(
-    object_at: Location,
-    at: Location,
-    kind: &str,
-    e: &serde_norway::Error,
-    prefix: &str,
-) -> Diagnostic {
-    let message = strip_position(&e.to_string());
-    // serde_norway reports "path: message"; split the field path off when present.
-    let (path, detail) = match message.split_once(": ") {
-        Some((p, d)) if !p.contains(' ') => (p.to_owned(), d.to_owned()),
-        _ => (String::new(), message.clone()),
-    };
-    let path = match (prefix.is_empty(), path.is_empty()) {
-        (true, _) => path,
-        (false, true) => prefix.to_owned(),
-        (false, false) => format!("{prefix}.{path}"),
-    };
-    let (diag_kind, hint) =
-        if detail.starts_with("invalid type") || detail.starts_with("invalid value") {
-            (
-                DiagnosticKind::WrongType,
-                "write the value with the type the field expects (numbers unquoted)",
-            )
-        } else if detail.starts_with("missing field") {
-            (DiagnosticKind::MissingField, "add the missing field")
-        } else if detail.starts_with("unknown variant") {
-            (DiagnosticKind::InvalidValue, "use one of the values the message lists")
-        } else {
-            (DiagnosticKind::Syntax, "check indentation, quoting and brackets around this position")
-        };
-    let location = if at == object_at && at.line == 0 { object_at } else { at };
-    Diagnostic::error(diag_kind, format!("{kind}: {detail}; the object is skipped"))
-        .at(location)
-        .field(path)
-        .hint(hint)
-}
-
-fn unknown_kind(at: Location, api_version: &str, kind: &str, prefix: &str) -> Diagnostic {
-    Diagnostic::warning(
-        DiagnosticKind::UnknownKind,
-        format!("{api_version} {kind} is not something kube-proxy reads; it is ignored"),
+    Diagnostic::error(
+        kind,
+        format!("document {}: {}", doc.index + 1, strip_position(&e.to_string())),
     )
-    .at(at)
-    .field(prefix)
-    .hint("kpsim models Services, Pods, workloads, EndpointSlices, Endpoints, Nodes and Namespaces")
+    .at(loc)
+    .hint(hint)
 }
 
-/// Fields nobody reads: ignored by k8s-openapi, usually typos. Status noise of kinds kpsim
-/// does not model is not reported.
-fn report_ignored(out: &mut Manifests, object: &Object, ignored: Vec<String>) {
-    for path in ignored {
-        // serde_ignored writes `?` for each Option it passes through.
-        let path = path.split('.').filter(|s| *s != "?").collect::<Vec<_>>().join(".");
-        if path.starts_with("status.") || path == "status" {
-            continue;
-        }
-        let full = object.field_path(&path);
-        let location = out.locate(object, &path);
-        out.diagnostics.push(
-            Diagnostic::warning(
-                DiagnosticKind::UnknownField,
-                format!("unknown field `{}` is ignored", path.rsplit('.').next().unwrap_or(&path)),
-            )
-            .at(location)
-            .on(object.resource.object_ref())
-            .field(full)
-            .hint("check the spelling against the Kubernetes API reference"),
-        );
-    }
+pub(super) fn missing_type_meta(doc: &Document<'_>, kind: &str) -> Diagnostic {
+    let missing = if kind.is_empty() { "kind" } else { "apiVersion" };
+    Diagnostic::error(
+        DiagnosticKind::MissingTypeMeta,
+        format!("document {} has no {missing}; it is skipped", doc.index + 1),
+    )
+    .at(Location { document: doc.index, line: doc.start_line, column: 1 })
+    .field(missing)
+    .hint("start every object with `apiVersion:` and `kind:` (e.g. `apiVersion: v1`, `kind: Service`)")
+}
+
+pub(super) fn is_syntax_error(e: &serde_norway::Error) -> bool {
+    // A scanner/parser error has a location and none of the data-model wording.
+    let s = e.to_string();
+    !(s.contains("invalid type") || s.contains("missing field") || s.contains("unknown variant"))
 }
 
 #[cfg(test)]

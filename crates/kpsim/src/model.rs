@@ -4,15 +4,21 @@
 //! Model types hold only states that can exist (a [`Protocol`], a port number, a parsed
 //! address); every value that was filled in rather than given is [`Marked`] with its
 //! [`Origin`] so the page can show it. Building the model from manifests lives in
-//! [`build`](crate::model::build); generating EndpointSlices lives in [`crate::endpoints`].
-//! Nothing here knows about kube-proxy.
+//! [`build`](crate::model::build), with the simulated API server and controllers beside it
+//! ([`allocate`], [`schedule`], [`workload`], [`builtin`]); generating EndpointSlices lives
+//! in [`crate::endpoints`]. Nothing here knows about kube-proxy.
 
 mod admission;
+pub mod allocate;
 pub mod build;
+pub mod builtin;
 mod endpoint_slice;
+pub mod names;
 mod node;
 mod pod;
+pub(crate) mod schedule;
 mod service;
+pub(crate) mod workload;
 
 use std::collections::BTreeMap;
 
@@ -21,10 +27,11 @@ use serde::Serialize;
 pub use crate::net::{Cidr, IpFamily, Protocol};
 pub use admission::Admission;
 pub use endpoint_slice::{
-    AddressType, Endpoint, EndpointConditions, EndpointHints, EndpointPort, EndpointSlice,
+    AddressType, ENDPOINTSLICE_CONTROLLER, ENDPOINTSLICE_MIRRORING_CONTROLLER, Endpoint,
+    EndpointConditions, EndpointHints, EndpointPort, EndpointSlice, MANAGED_BY_LABEL,
     SERVICE_NAME_LABEL, SliceOrigin, TargetRef,
 };
-pub use node::{Node, ZONE_LABEL};
+pub use node::{CONTROL_PLANE_LABEL, HOSTNAME_LABEL, Node, Taint, ZONE_LABEL};
 pub use pod::{ContainerPort, Pod, PodOwner};
 pub use service::{
     ClusterIp, IpMode, LoadBalancerIngress, Service, ServicePort, ServiceType, SessionAffinity,
@@ -101,23 +108,40 @@ pub struct SourceSpan {
     pub line: usize,
 }
 
+/// Serializes a map keyed by [`NamespacedName`] with `namespace/name` string keys (JSON
+/// keys must be strings), in the map's order.
+fn serialize_by_name<S: serde::Serializer, V: Serialize>(
+    map: &BTreeMap<NamespacedName, V>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(map.iter().map(|(k, v)| (k.to_string(), v)))
+}
+
 /// The whole cluster, deterministic: every collection is sorted by its key.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Cluster {
-    /// How the input was admitted (API-server defaults and controllers, or taken as given).
+    /// How the input was admitted (API-server defaults and controllers, or taken as given);
+    /// after [`build::build`] never [`Admission::Auto`].
     pub admission: Admission,
     /// Nodes sorted by name.
     pub nodes: Vec<Node>,
     /// Namespaces that exist (given, referenced, or built in), sorted.
     pub namespaces: Vec<String>,
+    #[serde(serialize_with = "serialize_by_name")]
     pub pods: BTreeMap<NamespacedName, Pod>,
+    #[serde(serialize_with = "serialize_by_name")]
     pub services: BTreeMap<NamespacedName, Service>,
     /// Every EndpointSlice kube-proxy will read: given, converted from Endpoints, or made by
     /// the EndpointSlice controller (see [`crate::endpoints`]). Sorted by namespace/name.
+    #[serde(serialize_with = "serialize_by_name")]
     pub endpoint_slices: BTreeMap<NamespacedName, EndpointSlice>,
-    /// Service CIDRs per family (first is primary).
+    /// Service CIDRs per family (first is primary): minikube's 10.96.0.0/12 or derived from
+    /// the given ClusterIPs in cluster admission (see [`allocate`]); empty in as-given
+    /// admission, as kube-proxy's own defaults have none.
     pub service_cidrs: Vec<Cidr>,
-    /// The cluster's pod CIDRs (`--cluster-cidr`) per family.
+    /// The cluster's pod CIDRs (`--cluster-cidr`) per family: covering the nodes' pod CIDRs,
+    /// else minikube's 10.244.0.0/16 (see [`allocate`]); in as-given admission only derived
+    /// from given nodes.
     pub pod_cidrs: Vec<Cidr>,
     /// DNS domain of the cluster (`cluster.local`).
     pub dns_domain: String,
@@ -153,8 +177,9 @@ impl Cluster {
     /// EndpointSlices belonging to a Service (by the `kubernetes.io/service-name` label).
     pub fn slices_of<'a>(
         &'a self,
-        service: &'a NamespacedName,
-    ) -> impl Iterator<Item = &'a EndpointSlice> + 'a {
+        service: &NamespacedName,
+    ) -> impl Iterator<Item = &'a EndpointSlice> + use<'a> {
+        let service = service.clone();
         self.endpoint_slices.values().filter(move |s| {
             s.namespace == service.namespace && s.service_name.as_deref() == Some(&service.name)
         })

@@ -6,6 +6,11 @@
 //! path cannot be followed, the caller falls back to the object's first line.
 
 /// Returns the 1-based (line, column) of the key (or list item) a path ends at.
+///
+/// ```
+/// let text = "spec:\n  ports:\n  - port: 80\n    targetPort: web\n";
+/// assert_eq!(kpsim::manifest::locate(text, "spec.ports[0].targetPort"), Some((4, 5)));
+/// ```
 pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
     let segments = parse_path(path)?;
     let lines: Vec<Line<'_>> = text
@@ -105,18 +110,14 @@ fn locate_block(lines: &[Line<'_>], segments: &[Segment]) -> Option<(usize, usiz
         let mut hit = None;
         match seg {
             Segment::Key(k) => {
-                for i in from..to {
-                    let l = lines[i];
-                    if l.indent == indent && key_of(l.text) == Some(k.as_str()) {
-                        hit = Some((
-                            i,
-                            l.indent,
-                            l.text.len() - l.text.trim_start_matches(['-', ' ']).len(),
-                        ));
-                        break;
-                    }
+                let range = lines.get(from..to)?;
+                if let Some(off) = range
+                    .iter()
+                    .position(|l| l.indent == indent && key_of(l.text) == Some(k.as_str()))
+                {
+                    hit = Some((from + off, range[off].indent));
                 }
-                let (i, col, _) = hit?;
+                let (i, col) = hit?;
                 found = Some((lines[i].number, col + 1));
                 // The value block: the rest of this line (flow) or the following deeper lines.
                 let (next_from, next_to, next_indent) = child_block(lines, i, to, col);
@@ -125,19 +126,16 @@ fn locate_block(lines: &[Line<'_>], segments: &[Segment]) -> Option<(usize, usiz
                 indent = next_indent;
             }
             Segment::Index(n) => {
-                let mut count = 0;
-                let mut item = None;
-                for i in from..to {
-                    let l = lines[i];
-                    if l.indent == indent && (l.text == "-" || l.text.starts_with("- ")) {
-                        if count == *n {
-                            item = Some(i);
-                            break;
-                        }
-                        count += 1;
-                    }
-                }
-                let i = item?;
+                let range = lines.get(from..to)?;
+                let i = from
+                    + range
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, l)| {
+                            l.indent == indent && (l.text == "-" || l.text.starts_with("- "))
+                        })
+                        .nth(*n)?
+                        .0;
                 let l = lines[i];
                 found = Some((l.number, l.indent + 1));
                 // Inside the item, keys sit at the column after "- ".
@@ -210,6 +208,70 @@ fn child_block(lines: &[Line<'_>], i: usize, to: usize, key_col: usize) -> (usiz
     (i + 1, end, indent)
 }
 
+/// Moves a position found by [`locate`] from a key (or list dash) to its value when the
+/// value is a scalar written on the same line (`clusterIP: 10.96.0.300`, `- 1.2.3.4`), so a
+/// diagnostic about a value points at the value. Keys of mappings, lists and multi-line
+/// values keep the key's position.
+pub fn value_position(text: &str, (line, column): (usize, usize)) -> (usize, usize) {
+    let Some(raw) = text.lines().nth(line.saturating_sub(1)) else { return (line, column) };
+    let chars: Vec<char> = raw.chars().collect();
+    let start = column.saturating_sub(1);
+    let Some(rest) = chars.get(start..) else { return (line, column) };
+    let rest: String = rest.iter().collect();
+    let strip_blank = |s: &str| -> (usize, String) {
+        let t = s.trim_start_matches([' ', '\t']);
+        (s.chars().count() - t.chars().count(), t.to_owned())
+    };
+    let value_at = |offset: usize, value: &str| -> (usize, usize) {
+        let v = strip_comment(value).trim_end();
+        let scalar = !v.is_empty() && !v.starts_with(['{', '[', '|', '>', '&', '*', '!']);
+        if scalar { (line, column + offset) } else { (line, column) }
+    };
+    if let Some(after_dash) = rest.strip_prefix('-') {
+        if !(after_dash.is_empty() || after_dash.starts_with([' ', '\t'])) {
+            return (line, column);
+        }
+        let (skip, item) = strip_blank(after_dash);
+        // A mapping item (`- name: x`) keeps the dash's position.
+        if key_of(&item).is_some() {
+            return (line, column);
+        }
+        return value_at(1 + skip, &item);
+    }
+    // `key: value`, `"key": value`, `key:value` inside flow style.
+    let key_len = if let Some(q) = rest.strip_prefix('"') {
+        q.find('"').map(|i| i + 2)
+    } else if let Some(q) = rest.strip_prefix('\'') {
+        q.find('\'').map(|i| i + 2)
+    } else {
+        rest.find(':')
+    };
+    let Some(key_len) = key_len else { return (line, column) };
+    let Some(after_key) = rest.get(key_len..) else { return (line, column) };
+    let Some(after_colon) = after_key.trim_start().strip_prefix(':') else { return (line, column) };
+    let (skip, value) = strip_blank(after_colon);
+    let key_chars = rest[..key_len].chars().count();
+    let gap = after_key.chars().count() - after_key.trim_start().chars().count();
+    value_at(key_chars + gap + 1 + skip, &value)
+}
+
+/// [`locate`] for flow-style YAML or JSON only (no block-style attempt): used inside a List
+/// item that was written in flow style.
+pub(crate) fn locate_in_flow(text: &str, path: &str) -> Option<(usize, usize)> {
+    let segments = parse_path(path)?;
+    if segments.is_empty() {
+        let pos = text.find(|c: char| !c.is_whitespace())?;
+        return Some(line_column(text, pos));
+    }
+    locate_flow(text, &segments)
+}
+
+fn line_column(text: &str, pos: usize) -> (usize, usize) {
+    let line = text[..pos].matches('\n').count() + 1;
+    let column = text[..pos].rsplit('\n').next().map(|s| s.chars().count()).unwrap_or(0) + 1;
+    (line, column)
+}
+
 /// Flow style and JSON: find each key in order after the previous one; indices are skipped
 /// by counting top-level commas inside the array.
 fn locate_flow(text: &str, segments: &[Segment]) -> Option<(usize, usize)> {
@@ -260,9 +322,7 @@ fn locate_flow(text: &str, segments: &[Segment]) -> Option<(usize, usize)> {
             }
         }
     }
-    let line = text[..pos].matches('\n').count() + 1;
-    let column = text[..pos].rsplit('\n').next().map(|s| s.chars().count()).unwrap_or(0) + 1;
-    Some((line, column))
+    Some(line_column(text, pos))
 }
 
 #[cfg(test)]
@@ -286,6 +346,21 @@ mod tests {
         let text = "items:\n- kind: Pod\n  metadata:\n    name: a\n- kind: Service\n  spec:\n    ports:\n    - port: 1\n";
         assert_eq!(locate(text, "items[1]"), Some((5, 1)));
         assert_eq!(locate(text, "items[1].spec.ports[0].port"), Some((8, 7)));
+    }
+
+    #[test]
+    fn values_on_the_key_line_are_pointed_at() {
+        let at = |path: &str| locate(SERVICE, path).map(|p| value_position(SERVICE, p));
+        assert_eq!(at("spec.clusterIP"), Some((14, 14)));
+        assert_eq!(at("spec.ports[1].targetPort"), Some((13, 17)));
+        // A mapping, a list item holding a mapping: the key, the dash.
+        assert_eq!(at("spec.selector"), Some((6, 3)));
+        assert_eq!(at("spec.ports[1]"), Some((11, 3)));
+        let json = "{\"spec\": {\"clusterIP\": \"1.2.3\", \"externalIPs\": [\"x\"]}}";
+        let p = locate(json, "spec.clusterIP").unwrap();
+        assert_eq!(value_position(json, p), (1, 24));
+        let list = "ips:\n- 1.2.3.4 # c\n";
+        assert_eq!(value_position(list, locate(list, "ips[0]").unwrap()), (2, 3));
     }
 
     #[test]

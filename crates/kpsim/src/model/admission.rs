@@ -1,6 +1,10 @@
-//! How manifests become cluster state: through a simulated API server, or exactly as given.
+//! How manifests become cluster state: through a simulated API server, or exactly as given,
+//! and how [`Admission::Auto`] picks between the two.
 
 use serde::Serialize;
+
+use crate::diagnostic::{Diagnostic, DiagnosticKind};
+use crate::manifest::{Manifests, Resource};
 
 /// How the input is admitted into the cluster model.
 ///
@@ -12,9 +16,11 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Admission {
-    /// Decide from the input: [`Admission::AsGiven`] when it holds only Services and
-    /// EndpointSlices/Endpoints (what kube-proxy itself receives), otherwise
-    /// [`Admission::Cluster`].
+    /// Decide from the input: [`Admission::AsGiven`] when it holds nothing but Services,
+    /// EndpointSlices/Endpoints and Namespaces (what kube-proxy itself receives; the
+    /// reference cases are of this kind, and some hold no object at all, so an empty input is
+    /// as-given too), otherwise [`Admission::Cluster`]. An info diagnostic says which was
+    /// chosen.
     #[default]
     Auto,
     /// Simulate the API server and controllers: defaults, ClusterIP/NodePort allocation,
@@ -27,6 +33,47 @@ pub enum Admission {
 }
 
 impl Admission {
+    /// The admission actually used for `manifests` (never `Auto`), with an explanation when
+    /// it was chosen automatically.
+    pub fn resolve(self, manifests: &Manifests) -> (Admission, Option<Diagnostic>) {
+        if self != Admission::Auto {
+            return (self, None);
+        }
+        let proxy_input = manifests.objects.iter().all(|o| {
+            matches!(
+                o.resource,
+                Resource::Service(_)
+                    | Resource::EndpointSlice(_)
+                    | Resource::Endpoints(_)
+                    | Resource::Namespace(_)
+            )
+        });
+        if proxy_input {
+            let note = Diagnostic::info(
+                DiagnosticKind::Explanation,
+                "admission as-given: the input holds only Services and EndpointSlices/Endpoints, as kube-proxy receives them; nothing is allocated or added",
+            )
+            .hint("choose admission `cluster` (--admission cluster) to simulate the API server: ClusterIPs, NodePorts, built-in Services");
+            (Admission::AsGiven, Some(note))
+        } else {
+            let note = Diagnostic::info(
+                DiagnosticKind::Explanation,
+                "admission cluster: the API server and controllers are simulated (defaults, ClusterIPs, NodePorts, scheduling, pod IPs, EndpointSlices, built-in kubernetes and kube-dns)",
+            )
+            .hint("choose admission `as-given` (--admission as-given) to take the objects exactly as written");
+            (Admission::Cluster, Some(note))
+        }
+    }
+
+    /// `auto`, `cluster`, `as-given`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Admission::Auto => "auto",
+            Admission::Cluster => "cluster",
+            Admission::AsGiven => "as-given",
+        }
+    }
+
     /// Parses `auto`, `cluster`, `as-given`.
     pub fn parse(s: &str) -> Option<Admission> {
         match s {

@@ -1,579 +1,475 @@
-//! From typed manifests to a [`Cluster`]: field-by-field reading of Services, EndpointSlices,
-//! Pods and Nodes into model values, with a diagnostic for every value that cannot be used.
+//! From typed manifests to a [`Cluster`]: the whole model stage in one pure function,
+//! [`build`], which reads every object, admits it, and runs the controllers kube-proxy
+//! depends on, collecting every diagnostic on the way.
 //!
-//! This file reads objects; admission (API defaults, allocation, scheduling, built-in
-//! objects, workload expansion) is [`super::admission`]'s job, and EndpointSlice generation is
-//! [`crate::endpoints`]'s.
+//! The order mirrors a cluster coming up: namespaces and nodes, CIDRs, built-in objects,
+//! pods (given, then expanded from workloads), scheduling and pod IPs, Services and their
+//! allocations, then EndpointSlices (given, mirrored from Endpoints, the API server's own,
+//! the controller's) and the selector checks. Reading single objects lives in the
+//! submodules; allocation, scheduling and workload expansion in sibling modules; the
+//! EndpointSlice controller in [`crate::endpoints`].
 
+pub(crate) mod endpoint_slice;
+pub(crate) mod fields;
+pub(crate) mod node;
+pub(crate) mod pod;
+pub(crate) mod service;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use k8s_openapi::api::core::v1 as core;
-use k8s_openapi::api::discovery::v1 as discovery;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-
 use super::{
-    AddressType, ClusterIp, Endpoint, EndpointConditions, EndpointHints, EndpointPort,
-    EndpointSlice, IpMode, LoadBalancerIngress, Marked, SERVICE_NAME_LABEL, Service, ServicePort,
-    ServiceType, SessionAffinity, SliceOrigin, SourceSpan, TargetPort, TargetRef, TrafficPolicy,
+    Admission, Cluster, ClusterIp, IpFamily, NamespacedName, Node, Service, ServiceType,
+    TargetPort, allocate, builtin, schedule, workload,
 };
-use crate::diagnostic::{Diagnostic, DiagnosticKind, Location};
-use crate::manifest::{Manifests, Object};
-use crate::net::{Cidr, IpFamily, Protocol, is_strict_ip, parse_ip_sloppy};
-
-/// Default `sessionAffinityConfig.clientIP.timeoutSeconds`.
-pub const DEFAULT_AFFINITY_TIMEOUT: u32 = 10800;
-
-/// Collects diagnostics for one object, locating field paths in its document.
-pub(crate) struct ObjectDiagnostics<'a> {
-    pub manifests: &'a Manifests,
-    pub object: &'a Object,
-    pub out: &'a mut Vec<Diagnostic>,
-}
-
-impl ObjectDiagnostics<'_> {
-    pub fn location(&self, path: &str) -> Location {
-        self.manifests.locate(self.object, path)
-    }
-
-    pub fn push(&mut self, diagnostic: Diagnostic, path: &str) {
-        let location = self.location(path);
-        let d = diagnostic
-            .at(location)
-            .on(self.object.resource.object_ref())
-            .field(self.object.field_path(path));
-        self.out.push(d);
-    }
-
-    pub fn span(&self) -> SourceSpan {
-        SourceSpan {
-            document: Some(self.object.location.document),
-            line: self.object.location.line,
-        }
-    }
-
-    /// Parses an address sloppily, warning when only the sloppy reading accepts it and
-    /// erroring when nothing does.
-    pub fn ip(&mut self, s: &str, path: &str) -> Option<IpAddr> {
-        match parse_ip_sloppy(s) {
-            Some(ip) if is_strict_ip(s) => Some(ip),
-            Some(ip) => {
-                self.push(
-                    Diagnostic::warning(
-                        DiagnosticKind::InvalidAddress,
-                        format!("`{s}` is not a canonical IP (leading zeros); kube-proxy reads it as {ip}"),
-                    )
-                    .hint(format!("write {ip}; an API server rejects the leading zeros")),
-                    path,
-                );
-                Some(ip)
-            }
-            None => {
-                self.push(
-                    Diagnostic::error(
-                        DiagnosticKind::InvalidAddress,
-                        format!("`{s}` is not an IP address"),
-                    )
-                    .hint("write an IPv4 (10.96.0.10) or IPv6 (fd00::a) address"),
-                    path,
-                );
-                None
-            }
-        }
-    }
-
-    /// Parses a CIDR sloppily (after trimming whitespace, as kube-proxy does for source
-    /// ranges), warning when the text is not canonical.
-    pub fn cidr(&mut self, s: &str, path: &str) -> Option<Cidr> {
-        let trimmed = s.trim();
-        match Cidr::parse_sloppy(trimmed) {
-            Some(c) if Cidr::parse_strict(trimmed) == Some(c) && trimmed == s => Some(c),
-            Some(c) => {
-                self.push(
-                    Diagnostic::warning(
-                        DiagnosticKind::InvalidAddress,
-                        format!("`{s}` is not a canonical CIDR; it is read as {c}"),
-                    )
-                    .hint(format!("write {c}")),
-                    path,
-                );
-                Some(c)
-            }
-            None => {
-                self.push(
-                    Diagnostic::error(
-                        DiagnosticKind::InvalidAddress,
-                        format!("`{s}` is not a CIDR"),
-                    )
-                    .hint("write an address and prefix length, like 203.0.113.0/24"),
-                    path,
-                );
-                None
-            }
-        }
-    }
-
-    /// A port number 1..=65535.
-    pub fn port(&mut self, value: i32, path: &str) -> Option<u16> {
-        match u16::try_from(value) {
-            Ok(p) if p > 0 => Some(p),
-            _ => {
-                self.push(
-                    Diagnostic::error(
-                        DiagnosticKind::InvalidValue,
-                        format!("port {value} is outside 1-65535"),
-                    )
-                    .hint("use a port number between 1 and 65535"),
-                    path,
-                );
-                None
-            }
-        }
-    }
-
-    pub fn protocol(&mut self, value: Option<&str>, path: &str) -> Marked<Protocol> {
-        match value {
-            None => Marked::defaulted(Protocol::Tcp),
-            Some(s) => match Protocol::from_k8s(s) {
-                Some(p) => Marked::given(p),
-                None => {
-                    self.push(
-                        Diagnostic::error(
-                            DiagnosticKind::InvalidValue,
-                            format!("protocol `{s}` is not one of TCP, UDP, SCTP; TCP is used"),
-                        )
-                        .hint("write TCP, UDP or SCTP in capitals"),
-                        path,
-                    );
-                    Marked::defaulted(Protocol::Tcp)
-                }
-            },
-        }
-    }
-}
-
-fn traffic_policy(
-    d: &mut ObjectDiagnostics<'_>,
-    value: Option<&str>,
-    path: &str,
-) -> Marked<TrafficPolicy> {
-    match value {
-        None | Some("") => Marked::defaulted(TrafficPolicy::Cluster),
-        Some("Cluster") => Marked::given(TrafficPolicy::Cluster),
-        Some("Local") => Marked::given(TrafficPolicy::Local),
-        Some(other) => {
-            d.push(
-                Diagnostic::error(
-                    DiagnosticKind::InvalidValue,
-                    format!("traffic policy `{other}` is not Cluster or Local; Cluster is used"),
-                )
-                .hint("write Cluster or Local"),
-                path,
-            );
-            Marked::defaulted(TrafficPolicy::Cluster)
-        }
-    }
-}
-
-/// Reads a Service. Nothing is allocated here: an absent ClusterIP stays [`ClusterIp::Unset`]
-/// and absent NodePorts stay `None`, which is exactly what kube-proxy sees when objects are
-/// taken as given.
-pub(crate) fn read_service(d: &mut ObjectDiagnostics<'_>, svc: &core::Service) -> Service {
-    let meta = &svc.metadata;
-    let spec = svc.spec.clone().unwrap_or_default();
-    let service_type = match spec.type_.as_deref() {
-        None | Some("") => Marked::defaulted(ServiceType::ClusterIP),
-        Some(t) => match ServiceType::from_k8s(t) {
-            Some(t) => Marked::given(t),
-            None => {
-                d.push(
-                    Diagnostic::error(
-                        DiagnosticKind::InvalidValue,
-                        format!("type `{t}` is unknown; ClusterIP is used"),
-                    )
-                    .hint("write ClusterIP, NodePort, LoadBalancer or ExternalName"),
-                    "spec.type",
-                );
-                Marked::defaulted(ServiceType::ClusterIP)
-            }
-        },
-    };
-
-    let cluster_ip = read_cluster_ip(d, spec.cluster_ip.as_deref(), spec.cluster_ips.as_deref());
-    let ip_families = match &spec.ip_families {
-        Some(fams) if !fams.is_empty() => {
-            let mut out = Vec::new();
-            for (i, f) in fams.iter().enumerate() {
-                match IpFamily::from_k8s(f) {
-                    Some(f) => out.push(f),
-                    None => d.push(
-                        Diagnostic::error(
-                            DiagnosticKind::InvalidValue,
-                            format!("ipFamily `{f}` is not IPv4 or IPv6"),
-                        )
-                        .hint("write IPv4 or IPv6"),
-                        &format!("spec.ipFamilies[{i}]"),
-                    ),
-                }
-            }
-            Marked::given(out)
-        }
-        _ => match &cluster_ip.value {
-            ClusterIp::Ips(ips) => {
-                Marked::derived(ips.iter().map(|ip| IpFamily::of(*ip)).collect())
-            }
-            _ => Marked::derived(Vec::new()),
-        },
-    };
-
-    let mut ports = Vec::new();
-    for (i, p) in spec.ports.iter().flatten().enumerate() {
-        let path = format!("spec.ports[{i}]");
-        let Some(port) = d.port(p.port, &format!("{path}.port")) else { continue };
-        let protocol = d.protocol(p.protocol.as_deref(), &format!("{path}.protocol"));
-        let target_port = match &p.target_port {
-            None => Marked::defaulted(TargetPort::Number(port)),
-            Some(IntOrString::Int(n)) => match d.port(*n, &format!("{path}.targetPort")) {
-                Some(t) => Marked::given(TargetPort::Number(t)),
-                None => Marked::defaulted(TargetPort::Number(port)),
-            },
-            Some(IntOrString::String(s)) => match s.parse::<i32>() {
-                Ok(n) => match d.port(n, &format!("{path}.targetPort")) {
-                    Some(t) => Marked::given(TargetPort::Number(t)),
-                    None => Marked::defaulted(TargetPort::Number(port)),
-                },
-                Err(_) => Marked::given(TargetPort::Name(s.clone())),
-            },
-        };
-        let node_port = match p.node_port {
-            None | Some(0) => None,
-            Some(n) => d.port(n, &format!("{path}.nodePort")).map(Marked::given),
-        };
-        ports.push(ServicePort {
-            name: p.name.clone().unwrap_or_default(),
-            protocol,
-            port,
-            target_port,
-            node_port,
-            app_protocol: p.app_protocol.clone(),
-        });
-    }
-
-    let mut external_ips = Vec::new();
-    for (i, s) in spec.external_ips.iter().flatten().enumerate() {
-        if let Some(ip) = d.ip(s, &format!("spec.externalIPs[{i}]")) {
-            external_ips.push(ip);
-        }
-    }
-    let mut source_ranges = Vec::new();
-    for (i, s) in spec.load_balancer_source_ranges.iter().flatten().enumerate() {
-        if let Some(c) = d.cidr(s, &format!("spec.loadBalancerSourceRanges[{i}]")) {
-            source_ranges.push(c);
-        }
-    }
-    let mut ingress = Vec::new();
-    let status_ingress = svc
-        .status
-        .as_ref()
-        .and_then(|s| s.load_balancer.as_ref())
-        .and_then(|lb| lb.ingress.as_ref());
-    for (i, ing) in status_ingress.into_iter().flatten().enumerate() {
-        let path = format!("status.loadBalancer.ingress[{i}]");
-        let ip = ing.ip.as_deref().and_then(|s| d.ip(s, &format!("{path}.ip")));
-        let ip_mode = match ing.ip_mode.as_deref() {
-            None => None,
-            Some("VIP") => Some(IpMode::Vip),
-            Some("Proxy") => Some(IpMode::Proxy),
-            Some(other) => {
-                d.push(
-                    Diagnostic::error(
-                        DiagnosticKind::InvalidValue,
-                        format!("ipMode `{other}` is not VIP or Proxy"),
-                    )
-                    .hint("write VIP or Proxy"),
-                    &format!("{path}.ipMode"),
-                );
-                None
-            }
-        };
-        ingress.push(LoadBalancerIngress { ip, hostname: ing.hostname.clone(), ip_mode });
-    }
-
-    let session_affinity = match spec.session_affinity.as_deref() {
-        None | Some("") => Marked::defaulted(SessionAffinity::None),
-        Some("None") => Marked::given(SessionAffinity::None),
-        Some("ClientIP") => {
-            let timeout = spec
-                .session_affinity_config
-                .as_ref()
-                .and_then(|c| c.client_ip.as_ref())
-                .and_then(|c| c.timeout_seconds);
-            match timeout {
-                Some(t) if (1..=86400).contains(&t) => {
-                    Marked::given(SessionAffinity::ClientIP { timeout_seconds: t as u32 })
-                }
-                Some(t) => {
-                    d.push(
-                        Diagnostic::error(
-                            DiagnosticKind::InvalidValue,
-                            format!(
-                                "timeoutSeconds {t} is outside 1-86400; the default 10800 is used"
-                            ),
-                        )
-                        .hint("use a timeout between 1 and 86400 seconds"),
-                        "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
-                    );
-                    Marked::defaulted(SessionAffinity::ClientIP {
-                        timeout_seconds: DEFAULT_AFFINITY_TIMEOUT,
-                    })
-                }
-                None => Marked::defaulted(SessionAffinity::ClientIP {
-                    timeout_seconds: DEFAULT_AFFINITY_TIMEOUT,
-                }),
-            }
-        }
-        Some(other) => {
-            d.push(
-                Diagnostic::error(
-                    DiagnosticKind::InvalidValue,
-                    format!("sessionAffinity `{other}` is not None or ClientIP; None is used"),
-                )
-                .hint("write None or ClientIP"),
-                "spec.sessionAffinity",
-            );
-            Marked::defaulted(SessionAffinity::None)
-        }
-    };
-
-    Service {
-        namespace: d.object.resource.namespace().to_owned(),
-        name: meta.name.clone().unwrap_or_default(),
-        labels: meta.labels.clone().unwrap_or_default(),
-        service_type,
-        cluster_ip,
-        ip_families,
-        selector: spec.selector.clone().filter(|s| !s.is_empty()),
-        ports,
-        external_ips,
-        load_balancer_ingress: ingress,
-        load_balancer_source_ranges: source_ranges,
-        external_traffic_policy: traffic_policy(
-            d,
-            spec.external_traffic_policy.as_deref(),
-            "spec.externalTrafficPolicy",
-        ),
-        internal_traffic_policy: traffic_policy(
-            d,
-            spec.internal_traffic_policy.as_deref(),
-            "spec.internalTrafficPolicy",
-        ),
-        health_check_node_port: match spec.health_check_node_port {
-            None | Some(0) => None,
-            Some(n) => d.port(n, "spec.healthCheckNodePort").map(Marked::given),
-        },
-        session_affinity,
-        publish_not_ready_addresses: spec.publish_not_ready_addresses.unwrap_or(false),
-        external_name: spec.external_name.clone(),
-        traffic_distribution: spec.traffic_distribution.clone(),
-        span: d.span(),
-    }
-}
-
-fn read_cluster_ip(
-    d: &mut ObjectDiagnostics<'_>,
-    single: Option<&str>,
-    list: Option<&[String]>,
-) -> Marked<ClusterIp> {
-    let list: Vec<&str> = match list {
-        Some(l) if !l.is_empty() => l.iter().map(String::as_str).collect(),
-        _ => single.into_iter().collect(),
-    };
-    match list.first().copied() {
-        None | Some("") => Marked::given(ClusterIp::Unset),
-        Some("None") => Marked::given(ClusterIp::Headless),
-        Some(_) => {
-            let from_list = list.len() > 1 || single.is_none();
-            let mut ips = Vec::new();
-            for (i, s) in list.iter().enumerate() {
-                let path = if from_list {
-                    format!("spec.clusterIPs[{i}]")
-                } else {
-                    "spec.clusterIP".to_owned()
-                };
-                if let Some(ip) = d.ip(s, &path) {
-                    ips.push(ip);
-                }
-            }
-            if let (Some(single), Some(first)) = (single, list.first()) {
-                if !single.is_empty() && single != *first {
-                    d.push(
-                        Diagnostic::warning(
-                            DiagnosticKind::InvalidValue,
-                            format!("clusterIP `{single}` differs from clusterIPs[0] `{first}`; clusterIPs wins"),
-                        )
-                        .hint("make clusterIP equal to the first entry of clusterIPs"),
-                        "spec.clusterIP",
-                    );
-                }
-            }
-            if ips.is_empty() {
-                Marked::given(ClusterIp::Unset)
-            } else {
-                Marked::given(ClusterIp::Ips(ips))
-            }
-        }
-    }
-}
-
-/// Reads an EndpointSlice exactly as given: kube-proxy tolerates values an API server
-/// rejects, and so does this.
-pub(crate) fn read_endpoint_slice(
-    d: &mut ObjectDiagnostics<'_>,
-    slice: &discovery::EndpointSlice,
-) -> EndpointSlice {
-    let meta = &slice.metadata;
-    let address_type = match slice.address_type.as_str() {
-        "IPv4" => AddressType::IPv4,
-        "IPv6" => AddressType::IPv6,
-        "FQDN" => AddressType::FQDN,
-        other => {
-            d.push(
-                Diagnostic::error(
-                    DiagnosticKind::InvalidValue,
-                    format!("addressType `{other}` is not IPv4, IPv6 or FQDN; kube-proxy ignores the slice"),
-                )
-                .hint("write IPv4 or IPv6"),
-                "addressType",
-            );
-            AddressType::FQDN
-        }
-    };
-    let labels = meta.labels.clone().unwrap_or_default();
-    let service_name = labels.get(SERVICE_NAME_LABEL).cloned();
-    if service_name.is_none() {
-        d.push(
-            Diagnostic::warning(
-                DiagnosticKind::MissingField,
-                format!("no `{SERVICE_NAME_LABEL}` label: kube-proxy cannot tell which Service this slice belongs to"),
-            )
-            .hint(format!("add the label `{SERVICE_NAME_LABEL}: <service name>`")),
-            "metadata.labels",
-        );
-    }
-    let mut endpoints = Vec::new();
-    for (i, ep) in slice.endpoints.iter().flatten().enumerate() {
-        let path = format!("endpoints[{i}]");
-        let mut addresses = Vec::new();
-        for (j, a) in ep.addresses.iter().enumerate() {
-            if address_type == AddressType::FQDN {
-                continue;
-            }
-            if let Some(ip) = d.ip(a, &format!("{path}.addresses[{j}]")) {
-                addresses.push(ip);
-            }
-        }
-        let conditions = ep
-            .conditions
-            .as_ref()
-            .map(|c| EndpointConditions {
-                ready: c.ready,
-                serving: c.serving,
-                terminating: c.terminating,
-            })
-            .unwrap_or_default();
-        let hints = ep
-            .hints
-            .as_ref()
-            .map(|h| EndpointHints {
-                for_zones: h.for_zones.as_ref().map(|z| z.iter().map(|z| z.name.clone()).collect()),
-                for_nodes: h.for_nodes.as_ref().map(|n| n.iter().map(|n| n.name.clone()).collect()),
-            })
-            .unwrap_or_default();
-        let target_ref = ep.target_ref.as_ref().map(|r| TargetRef {
-            kind: r.kind.clone().unwrap_or_default(),
-            namespace: r.namespace.clone().unwrap_or_default(),
-            name: r.name.clone().unwrap_or_default(),
-        });
-        endpoints.push(Endpoint {
-            addresses,
-            conditions,
-            node_name: ep.node_name.clone(),
-            zone: ep.zone.clone(),
-            hints,
-            target_ref,
-            hostname: ep.hostname.clone(),
-        });
-    }
-    let mut ports = Vec::new();
-    for (i, p) in slice.ports.iter().flatten().enumerate() {
-        let path = format!("ports[{i}]");
-        let port = match p.port {
-            None | Some(0) => None,
-            Some(n) => d.port(n, &format!("{path}.port")),
-        };
-        let protocol = d.protocol(p.protocol.as_deref(), &format!("{path}.protocol")).value;
-        ports.push(EndpointPort {
-            name: p.name.clone(),
-            port,
-            protocol,
-            app_protocol: p.app_protocol.clone(),
-        });
-    }
-    EndpointSlice {
-        namespace: d.object.resource.namespace().to_owned(),
-        name: meta.name.clone().unwrap_or_default(),
-        labels,
-        service_name,
-        address_type,
-        endpoints,
-        ports,
-        origin: SliceOrigin::Given,
-        span: d.span(),
-    }
-}
+use crate::diagnostic::{Diagnostic, DiagnosticKind, ObjectRef};
+use crate::endpoints;
+use crate::manifest::{Manifests, Object, Resource};
+use fields::ObjectDiagnostics;
+use pod::PodRequest;
+use service::ServiceRequest;
 
 /// Builds the cluster from parsed manifests.
 ///
-/// Reads every object, reports duplicates, and (depending on [`super::Admission`]) applies
-/// the API server's defaults and allocation. Objects that cannot be read are skipped with a
-/// diagnostic; the rest still make a cluster.
-pub fn build(
-    manifests: &Manifests,
-    admission: super::Admission,
-) -> (super::Cluster, Vec<Diagnostic>) {
-    let mut diagnostics = Vec::new();
+/// `admission` decides whether the API server is simulated (see [`Admission`]);
+/// [`Admission::Auto`] is resolved here and the result stored in [`Cluster::admission`].
+/// Objects that cannot be read are skipped with a diagnostic; the rest still make a cluster.
+/// The returned diagnostics are this stage's only (not the manifest stage's), located and in
+/// input order; those not about one place in the input come first.
+///
+/// ```
+/// let m = kpsim::manifest::parse(include_str!("../../tests/data/examples/kube-proxy.yaml"));
+/// let (cluster, _) = kpsim::model::build::build(&m, kpsim::model::Admission::Auto);
+/// assert_eq!(cluster.admission, kpsim::model::Admission::Cluster);
+/// let client = cluster.pod("default", "pod-client").unwrap();
+/// assert_eq!(client.node_name.value, "minikube");
+/// assert_eq!(client.pod_ips.value[0].to_string(), "10.244.0.3"); // CoreDNS has .2
+/// ```
+pub fn build(manifests: &Manifests, admission: Admission) -> (Cluster, Vec<Diagnostic>) {
+    let mut out = Vec::new();
+    let (admission, note) = admission.resolve(manifests);
+    out.extend(note);
+    let simulate = admission == Admission::Cluster;
     let mut cluster =
-        super::Cluster { admission, dns_domain: "cluster.local".to_owned(), ..Default::default() };
-    for object in &manifests.objects {
-        let mut d = ObjectDiagnostics { manifests, object, out: &mut diagnostics };
-        match &object.resource {
-            crate::manifest::Resource::Service(svc) => {
-                let s = read_service(&mut d, svc);
-                let key = super::NamespacedName::new(&s.namespace, &s.name);
-                if cluster.services.contains_key(&key) {
-                    d.push(duplicate(&key.to_string(), "Service"), "metadata.name");
-                } else {
-                    cluster.services.insert(key, s);
-                }
-            }
-            crate::manifest::Resource::EndpointSlice(slice) => {
-                let s = read_endpoint_slice(&mut d, slice);
-                let key = super::NamespacedName::new(&s.namespace, &s.name);
-                if cluster.endpoint_slices.contains_key(&key) {
-                    d.push(duplicate(&key.to_string(), "EndpointSlice"), "metadata.name");
-                } else {
-                    cluster.endpoint_slices.insert(key, s);
-                }
+        Cluster { admission, dns_domain: "cluster.local".to_owned(), ..Default::default() };
+
+    let (objects, index) = distinct_objects(manifests, &mut out);
+    let input_has_pods = objects.iter().any(|o| {
+        matches!(
+            o.resource,
+            Resource::Pod(_)
+                | Resource::Deployment(_)
+                | Resource::ReplicaSet(_)
+                | Resource::StatefulSet(_)
+                | Resource::DaemonSet(_)
+                | Resource::Job(_)
+        )
+    });
+
+    // Namespaces.
+    let mut namespaces: BTreeSet<String> = BTreeSet::new();
+    if simulate {
+        namespaces.extend(builtin::NAMESPACES.iter().map(|s| (*s).to_owned()));
+    }
+    for o in &objects {
+        match &o.resource {
+            Resource::Namespace(_) => namespaces.insert(o.resource.name().to_owned()),
+            r => namespaces.insert(r.namespace().to_owned()),
+        };
+    }
+
+    // Nodes.
+    let mut nodes: Vec<Node> = Vec::new();
+    for o in &objects {
+        if let Resource::Node(n) = &o.resource {
+            let mut d = ObjectDiagnostics { manifests, object: o, out: &mut out };
+            nodes.push(node::read_node(&mut d, n));
+        }
+    }
+    if nodes.is_empty() && simulate {
+        nodes = builtin::default_nodes();
+    }
+    nodes.sort_by(|a, b| a.name.cmp(&b.name));
+
+    // Given pods and Services.
+    let mut pods: Vec<PodRequest> = Vec::new();
+    let mut services: BTreeMap<NamespacedName, Service> = BTreeMap::new();
+    let mut requests: BTreeMap<NamespacedName, ServiceRequest> = BTreeMap::new();
+    for o in &objects {
+        let mut d = ObjectDiagnostics { manifests, object: o, out: &mut out };
+        match &o.resource {
+            Resource::Pod(p) => pods.push(pod::read_pod(&mut d, p)),
+            Resource::Service(s) => {
+                let svc = service::read_service(&mut d, s);
+                let key = NamespacedName::new(&svc.namespace, &svc.name);
+                requests.insert(key.clone(), service::service_request(s));
+                services.insert(key, svc);
             }
             _ => {}
         }
     }
-    (cluster, diagnostics)
+
+    // CIDRs.
+    let given_pod_ips: Vec<IpAddr> = pods
+        .iter()
+        .filter(|r| !r.pod.host_network)
+        .flat_map(|r| r.pod.pod_ips.value.iter().copied())
+        .collect();
+    if simulate {
+        let given_cluster_ips: Vec<IpAddr> = services
+            .values()
+            .flat_map(|s| match &s.cluster_ip.value {
+                ClusterIp::Ips(ips) => ips.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let (cidrs, derived) = allocate::service_cidrs(&given_cluster_ips);
+        cluster.service_cidrs = cidrs;
+        out.extend(derived);
+        cluster.pod_cidrs = allocate::pod_cidrs(&nodes, &given_pod_ips);
+        allocate::node_pod_cidrs(&mut nodes, &cluster.pod_cidrs, &mut out);
+    } else if nodes.iter().any(|n| !n.pod_cidrs.value.is_empty()) {
+        cluster.pod_cidrs = allocate::pod_cidrs(&nodes, &[]);
+    }
+
+    // Built-in Services.
+    if simulate {
+        add_builtin_services(&mut services, &cluster);
+    }
+
+    // Workloads.
+    let mut existing = workload::Existing::new(manifests, &pods);
+    for o in &objects {
+        let is_workload = matches!(
+            o.resource,
+            Resource::Deployment(_)
+                | Resource::ReplicaSet(_)
+                | Resource::StatefulSet(_)
+                | Resource::DaemonSet(_)
+                | Resource::Job(_)
+        );
+        if !is_workload {
+            continue;
+        }
+        if simulate {
+            pods.extend(workload::expand(manifests, o, &nodes, &mut existing, &mut out));
+        } else {
+            out.push(
+                Diagnostic::warning(
+                    DiagnosticKind::Explanation,
+                    format!("{} is not expanded into pods in as-given admission", o.resource.kind()),
+                )
+                .on(o.resource.object_ref())
+                .hint("choose admission `cluster` (--admission cluster) to run the workload controllers"),
+            );
+        }
+    }
+
+    // The CoreDNS pod, unless the input has DNS pods (given, or made by its workloads).
+    let has_dns_pods = pods.iter().any(|r| {
+        r.pod.namespace == "kube-system"
+            && r.pod.labels.get("k8s-app").map(String::as_str) == Some("kube-dns")
+    });
+    if simulate
+        && !has_dns_pods
+        && let Some(cp) = builtin::control_plane(&nodes)
+    {
+        pods.push(builtin::coredns_pod(&cp.name));
+    }
+
+    // Scheduling and pod IPs.
+    if simulate {
+        schedule::bind(&mut pods, &nodes, &mut out);
+        schedule::assign_ips(&mut pods, &nodes, &mut out);
+    }
+    schedule::check_placement(&pods, &nodes, &mut out);
+    for r in pods {
+        let key = NamespacedName::new(&r.pod.namespace, &r.pod.name);
+        if cluster.pods.contains_key(&key) {
+            // A workload's pod named like a given pod (a StatefulSet's `db-0` pasted without
+            // its ownerReferences): the given pod stays.
+            let mut d = Diagnostic::warning(
+                DiagnosticKind::Duplicate,
+                format!("pod {key} made by this workload already exists in the input; the given pod is used"),
+            )
+            .hint("add the pod's ownerReferences, or remove the pod or the workload");
+            if let Some(src) = r.source {
+                d = d.on(src);
+            }
+            out.push(d);
+            continue;
+        }
+        cluster.pods.insert(key, r.pod);
+    }
+
+    // Service allocation.
+    if simulate {
+        allocate::cluster_ips(&mut services, &requests, &cluster.service_cidrs, &mut out);
+        allocate::node_ports(&mut services, &requests, &mut out);
+    } else {
+        warn_unallocated(&services, &mut out);
+    }
+    cluster.services = services;
+    cluster.nodes = nodes;
+
+    // EndpointSlices.
+    add_slices(manifests, &objects, simulate, &mut cluster, &mut out);
+    if simulate || input_has_pods {
+        for slice in endpoints::reconcile(&cluster) {
+            cluster
+                .endpoint_slices
+                .insert(NamespacedName::new(&slice.namespace, &slice.name), slice);
+        }
+        out.extend(endpoints::checks::selector_diagnostics(&cluster));
+    }
+    for slice in cluster.endpoint_slices.values() {
+        namespaces.insert(slice.namespace.clone());
+    }
+    for pod in cluster.pods.values() {
+        namespaces.insert(pod.namespace.clone());
+    }
+    cluster.namespaces = namespaces.into_iter().collect();
+
+    (cluster, finish(manifests, &index, out))
 }
 
-fn duplicate(name: &str, kind: &str) -> Diagnostic {
-    Diagnostic::error(
-        DiagnosticKind::Duplicate,
-        format!("{kind} {name} is defined twice; the first one is used"),
-    )
-    .hint("remove or rename one of them")
+/// The objects to build from: the first of each (kind, namespace, name), with a diagnostic
+/// for every later duplicate and every object without a name.
+fn distinct_objects<'a>(
+    manifests: &'a Manifests,
+    out: &mut Vec<Diagnostic>,
+) -> (Vec<&'a Object>, BTreeMap<ObjectRef, usize>) {
+    let mut index: BTreeMap<ObjectRef, usize> = BTreeMap::new();
+    let mut objects = Vec::new();
+    for (i, object) in manifests.objects.iter().enumerate() {
+        let r = object.resource.object_ref();
+        let mut d = ObjectDiagnostics { manifests, object, out: &mut *out };
+        if r.name.is_empty() {
+            d.push(
+                Diagnostic::error(
+                    DiagnosticKind::MissingField,
+                    format!("{} has no metadata.name; it is skipped", r.kind),
+                )
+                .hint("give the object a name"),
+                "metadata",
+            );
+            continue;
+        }
+        if index.contains_key(&r) {
+            let first = manifests.objects.get(index[&r]).map(|o| o.location.line).unwrap_or(0);
+            d.push(
+                Diagnostic::error(
+                    DiagnosticKind::Duplicate,
+                    format!("{r} is defined twice (first on line {first}); the first one is used"),
+                )
+                .hint("remove or rename one of them"),
+                "metadata.name",
+            );
+            continue;
+        }
+        index.insert(r, i);
+        objects.push(object);
+    }
+    (objects, index)
+}
+
+/// `default/kubernetes` and `kube-system/kube-dns`, unless the input has them.
+fn add_builtin_services(services: &mut BTreeMap<NamespacedName, Service>, cluster: &Cluster) {
+    let Some(primary) = cluster.service_cidrs.first().copied() else { return };
+    let kubernetes = NamespacedName::new("default", "kubernetes");
+    if !services.contains_key(&kubernetes)
+        && let Some(svc) = builtin::kubernetes_service(primary)
+    {
+        services.insert(kubernetes, svc);
+    }
+    let kube_dns = NamespacedName::new("kube-system", "kube-dns");
+    if !services.contains_key(&kube_dns)
+        && let Some(svc) = builtin::kube_dns_service(primary)
+    {
+        services.insert(kube_dns, svc);
+    }
+}
+
+/// In as-given admission a Service without a ClusterIP gets no rules; say so.
+fn warn_unallocated(services: &BTreeMap<NamespacedName, Service>, out: &mut Vec<Diagnostic>) {
+    for (key, svc) in services {
+        if svc.service_type.value != ServiceType::ExternalName
+            && svc.cluster_ip.value == ClusterIp::Unset
+        {
+            out.push(
+                Diagnostic::info(
+                    DiagnosticKind::Explanation,
+                    "no clusterIP and as-given admission allocates none: kube-proxy writes no rules for this Service",
+                )
+                .on(ObjectRef::new("Service", &key.namespace, &key.name))
+                .field("spec")
+                .hint("add spec.clusterIP, or choose admission `cluster` (--admission cluster)"),
+            );
+        }
+    }
+}
+
+/// Given slices, slices mirrored from Endpoints, and the API server's `kubernetes` slice.
+fn add_slices(
+    manifests: &Manifests,
+    objects: &[&Object],
+    simulate: bool,
+    cluster: &mut Cluster,
+    out: &mut Vec<Diagnostic>,
+) {
+    for o in objects {
+        if let Resource::EndpointSlice(s) = &o.resource {
+            let mut d = ObjectDiagnostics { manifests, object: o, out: &mut *out };
+            let slice = endpoint_slice::read_endpoint_slice(&mut d, s);
+            cluster
+                .endpoint_slices
+                .insert(NamespacedName::new(&slice.namespace, &slice.name), slice);
+        }
+    }
+    let services_with_slices: BTreeSet<NamespacedName> = cluster
+        .endpoint_slices
+        .values()
+        .filter_map(|s| s.service_name.as_ref().map(|n| NamespacedName::new(&s.namespace, n)))
+        .collect();
+    let mut taken: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for key in cluster.endpoint_slices.keys() {
+        taken.entry(key.namespace.clone()).or_default().insert(key.name.clone());
+    }
+    let pods_given = !cluster.pods.is_empty();
+    for o in objects {
+        let Resource::Endpoints(e) = &o.resource else { continue };
+        let key = NamespacedName::new(o.resource.namespace(), o.resource.name());
+        let skip_label = e
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(endpoints::mirroring::SKIP_MIRROR_LABEL))
+            .is_some_and(|v| v == "true");
+        let service = cluster.services.get(&key);
+        let has_selector = service.is_some_and(|s| s.selector.is_some());
+        let reason = if skip_label {
+            Some("it is labelled skip-mirror".to_owned())
+        } else if services_with_slices.contains(&key) {
+            Some("the input has EndpointSlices for the same Service".to_owned())
+        } else if simulate && service.is_none() {
+            Some(format!("there is no Service {key} to mirror it for"))
+        } else if has_selector && (simulate || pods_given) {
+            Some("its Service has a selector, so the EndpointSlice controller makes the slices from pods".to_owned())
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            out.push(
+                Diagnostic::info(
+                    DiagnosticKind::Explanation,
+                    format!("Endpoints {key} is not converted to EndpointSlices: {reason}"),
+                )
+                .on(o.resource.object_ref())
+                .hint("kube-proxy reads only EndpointSlices"),
+            );
+            continue;
+        }
+        let mut d = ObjectDiagnostics { manifests, object: o, out: &mut *out };
+        let names = taken.entry(key.namespace.clone()).or_default();
+        for slice in endpoints::mirroring::mirror(&mut d, e, names) {
+            cluster
+                .endpoint_slices
+                .insert(NamespacedName::new(&slice.namespace, &slice.name), slice);
+        }
+    }
+    if !simulate {
+        return;
+    }
+    let kubernetes = NamespacedName::new("default", "kubernetes");
+    let Some(svc) = cluster.services.get(&kubernetes) else { return };
+    if cluster.slices_of(&kubernetes).next().is_some() {
+        return;
+    }
+    let family = cluster.ip_families().first().copied().unwrap_or(IpFamily::V4);
+    let api_server = builtin::control_plane(&cluster.nodes).and_then(|n| n.internal_ip(family));
+    let port = svc
+        .ports
+        .iter()
+        .find(|p| p.name == "https")
+        .or(svc.ports.first())
+        .and_then(|p| match p.target_port.value {
+            TargetPort::Number(n) => Some(n),
+            TargetPort::Name(_) => None,
+        })
+        .unwrap_or(builtin::API_SERVER_PORT);
+    if let Some(ip) = api_server {
+        let slice = builtin::kubernetes_slice(ip, port);
+        cluster.endpoint_slices.insert(NamespacedName::new(&slice.namespace, &slice.name), slice);
+    }
+}
+
+/// Locates diagnostics that name an object and a field but no place, drops exact
+/// duplicates (a template's mistake repeats in every pod made from it), and orders them:
+/// unplaced first, then by position in the input.
+fn finish(
+    manifests: &Manifests,
+    index: &BTreeMap<ObjectRef, usize>,
+    diagnostics: Vec<Diagnostic>,
+) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
+    let mut seen: BTreeSet<Diagnostic> = BTreeSet::new();
+    for mut d in diagnostics {
+        if d.location.line == 0 {
+            let object = d
+                .object
+                .as_ref()
+                .and_then(|r| index.get(r))
+                .and_then(|&i| manifests.objects.get(i));
+            if let Some(object) = object {
+                d.location = manifests.locate(object, &d.field_path);
+                d.field_path = object.field_path(&d.field_path);
+            }
+        }
+        if seen.insert(d.clone()) {
+            out.push(d);
+        }
+    }
+    out.sort_by_key(|d| {
+        (d.location.line != 0, d.location.document, d.location.line, d.location.column)
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SliceOrigin;
+
+    fn build_text(text: &str, admission: Admission) -> (Cluster, Vec<Diagnostic>) {
+        build(&crate::manifest::parse(text), admission)
+    }
+
+    #[test]
+    fn the_walkthrough_puts_client_and_servers_on_different_nodes() {
+        let (c, _) =
+            build_text(include_str!("../../tests/data/examples/kube-proxy.yaml"), Admission::Auto);
+        let node = |name: &str| c.pod("default", name).unwrap().node_name.value.clone();
+        assert_eq!(node("pod-client"), "minikube");
+        assert_eq!(node("server-pod-1"), "minikube-m02");
+        assert_eq!(node("server-pod-2"), "minikube-m03");
+        let svc = c.service("default", "service").unwrap();
+        assert!(svc.cluster_ip.value.primary().is_some());
+        let key = NamespacedName::new("default", "service");
+        let slices: Vec<_> = c.slices_of(&key).collect();
+        assert_eq!(slices.len(), 1);
+        assert_eq!(slices[0].origin, SliceOrigin::Controller);
+        assert_eq!(slices[0].endpoints.len(), 2);
+        assert_eq!(slices[0].ports[0].port, Some(80));
+    }
+
+    #[test]
+    fn oracle_style_input_is_taken_as_given() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: ns}\nspec:\n  type: NodePort\n  clusterIP: 172.30.0.041\n  ports: [{name: p, port: 80}]\n";
+        let (c, d) = build_text(text, Admission::Auto);
+        assert_eq!(c.admission, Admission::AsGiven);
+        assert!(c.service_cidrs.is_empty() && c.nodes.is_empty());
+        assert_eq!(c.services.len(), 1);
+        assert_eq!(c.services.values().next().unwrap().ports[0].node_port, None);
+        assert!(d.iter().any(|d| d.kind == DiagnosticKind::InvalidAddress));
+    }
 }

@@ -11,6 +11,15 @@ use crate::net::Protocol;
 /// The label tying a slice to its Service.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
+/// The label naming the controller that manages a slice.
+pub const MANAGED_BY_LABEL: &str = "endpointslice.kubernetes.io/managed-by";
+
+/// [`MANAGED_BY_LABEL`] of slices made by the EndpointSlice controller.
+pub const ENDPOINTSLICE_CONTROLLER: &str = "endpointslice-controller.k8s.io";
+
+/// [`MANAGED_BY_LABEL`] of slices mirrored from `v1/Endpoints`.
+pub const ENDPOINTSLICE_MIRRORING_CONTROLLER: &str = "endpointslicemirroring-controller.k8s.io";
+
 /// `addressType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum AddressType {
@@ -29,6 +38,9 @@ pub enum SliceOrigin {
     FromEndpoints,
     /// Made by the EndpointSlice controller from the Service's selector and the pods.
     Controller,
+    /// Written by the API server itself: the `default/kubernetes` slice listing the API
+    /// server endpoints.
+    BuiltIn,
 }
 
 /// `endpoints[].conditions`; absent values are kept absent (kube-proxy reads absent
@@ -41,6 +53,15 @@ pub struct EndpointConditions {
 }
 
 impl EndpointConditions {
+    /// All three conditions set, as the EndpointSlice controller writes them.
+    pub fn known(ready: bool, serving: bool, terminating: bool) -> EndpointConditions {
+        EndpointConditions {
+            ready: Some(ready),
+            serving: Some(serving),
+            terminating: Some(terminating),
+        }
+    }
+
     pub fn is_ready(&self) -> bool {
         self.ready.unwrap_or(true)
     }

@@ -16,7 +16,8 @@ pub struct ContainerPort {
     pub protocol: Protocol,
 }
 
-/// The workload a pod was expanded from, if any.
+/// The controller that owns a pod: its `ownerReferences` controller entry, or the object
+/// kpsim expanded it from (a Deployment's pods are owned by its ReplicaSet).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PodOwner {
     /// `Deployment`, `ReplicaSet`, `StatefulSet`, `DaemonSet`, `Job`.
@@ -30,11 +31,14 @@ pub struct Pod {
     pub namespace: String,
     pub name: String,
     pub labels: BTreeMap<String, String>,
-    /// The node it runs on (given, or chosen by kpsim's scheduler).
+    /// The node it runs on (given, derived from its pod IP, or chosen by kpsim's
+    /// scheduler). Empty while the pod is unscheduled (`Pending`).
     pub node_name: Marked<String>,
     /// Pod IPs, primary family first (given in `status`, or allocated from the node's CIDR;
-    /// the node IP for `hostNetwork` pods).
+    /// the node IP for `hostNetwork` pods). Empty when the pod has none (not running, not
+    /// scheduled, or as-given admission).
     pub pod_ips: Marked<Vec<IpAddr>>,
+    /// `status.hostIP`, or the node's InternalIP once scheduled.
     pub host_ip: Option<IpAddr>,
     pub host_network: bool,
     /// The `Ready` condition.
@@ -52,6 +56,11 @@ pub struct Pod {
 }
 
 impl Pod {
+    /// The node the pod runs on, `None` while unscheduled.
+    pub fn node(&self) -> Option<&str> {
+        Some(self.node_name.value.as_str()).filter(|n| !n.is_empty())
+    }
+
     /// The pod IP of a family.
     pub fn ip(&self, family: IpFamily) -> Option<IpAddr> {
         self.pod_ips.value.iter().copied().find(|ip| IpFamily::of(*ip) == family)
