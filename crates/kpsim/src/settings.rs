@@ -400,10 +400,10 @@ impl SettingsFile {
         if let Some(v) = self.masquerade_all {
             s.masquerade_all = v;
         }
-        if let Some(m) = &self.masquerade_mark {
-            if !m.is_empty() {
-                s.masquerade_mark = m.clone();
-            }
+        if let Some(m) = &self.masquerade_mark
+            && !m.is_empty()
+        {
+            s.masquerade_mark = m.clone();
         }
         if let Some(v) = self.localhost_node_ports {
             s.localhost_node_ports = v;

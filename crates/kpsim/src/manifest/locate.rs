@@ -105,8 +105,7 @@ fn locate_block(lines: &[Line<'_>], segments: &[Segment]) -> Option<(usize, usiz
         let mut hit = None;
         match seg {
             Segment::Key(k) => {
-                for i in from..to {
-                    let l = lines[i];
+                for (i, &l) in lines.iter().enumerate().take(to).skip(from) {
                     if l.indent == indent && key_of(l.text) == Some(k.as_str()) {
                         hit = Some((
                             i,
@@ -127,8 +126,7 @@ fn locate_block(lines: &[Line<'_>], segments: &[Segment]) -> Option<(usize, usiz
             Segment::Index(n) => {
                 let mut count = 0;
                 let mut item = None;
-                for i in from..to {
-                    let l = lines[i];
+                for (i, &l) in lines.iter().enumerate().take(to).skip(from) {
                     if l.indent == indent && (l.text == "-" || l.text.starts_with("- ")) {
                         if count == *n {
                             item = Some(i);

@@ -84,7 +84,6 @@ pub fn split_documents(text: &str) -> Vec<Document<'_>> {
     let mut start = 0usize; // byte offset of the current document
     let mut start_line = 1usize;
     let mut offset = 0usize;
-    let mut line_no = 1usize;
     fn push<'a>(
         docs: &mut Vec<Document<'a>>,
         text: &'a str,
@@ -97,7 +96,7 @@ pub fn split_documents(text: &str) -> Vec<Document<'_>> {
             docs.push(Document { index: docs.len(), start_line: first_line, text: body });
         }
     }
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in (1usize..).zip(text.split_inclusive('\n')) {
         let trimmed = line.trim_end_matches(['\n', '\r']);
         let is_start =
             trimmed == "---" || trimmed.starts_with("--- ") || trimmed.starts_with("---\t");
@@ -119,7 +118,6 @@ pub fn split_documents(text: &str) -> Vec<Document<'_>> {
             start_line = line_no + 1;
         }
         offset += line.len();
-        line_no += 1;
     }
     push(&mut docs, text, start, text.len(), start_line);
     // Columns of a marker-line document: the blanked marker is 3 columns wide, so content

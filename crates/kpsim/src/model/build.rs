@@ -5,6 +5,7 @@
 //! objects, workload expansion) is [`super::admission`]'s job, and EndpointSlice generation is
 //! [`crate::endpoints`]'s.
 
+use std::collections::btree_map::Entry;
 use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1 as core;
@@ -403,17 +404,18 @@ fn read_cluster_ip(
                     ips.push(ip);
                 }
             }
-            if let (Some(single), Some(first)) = (single, list.first()) {
-                if !single.is_empty() && single != *first {
-                    d.push(
-                        Diagnostic::warning(
-                            DiagnosticKind::InvalidValue,
-                            format!("clusterIP `{single}` differs from clusterIPs[0] `{first}`; clusterIPs wins"),
-                        )
-                        .hint("make clusterIP equal to the first entry of clusterIPs"),
-                        "spec.clusterIP",
-                    );
-                }
+            if let (Some(single), Some(first)) = (single, list.first())
+                && !single.is_empty()
+                && single != *first
+            {
+                d.push(
+                    Diagnostic::warning(
+                        DiagnosticKind::InvalidValue,
+                        format!("clusterIP `{single}` differs from clusterIPs[0] `{first}`; clusterIPs wins"),
+                    )
+                    .hint("make clusterIP equal to the first entry of clusterIPs"),
+                    "spec.clusterIP",
+                );
             }
             if ips.is_empty() {
                 Marked::given(ClusterIp::Unset)
@@ -549,19 +551,25 @@ pub fn build(
             crate::manifest::Resource::Service(svc) => {
                 let s = read_service(&mut d, svc);
                 let key = super::NamespacedName::new(&s.namespace, &s.name);
-                if cluster.services.contains_key(&key) {
-                    d.push(duplicate(&key.to_string(), "Service"), "metadata.name");
-                } else {
-                    cluster.services.insert(key, s);
+                match cluster.services.entry(key) {
+                    Entry::Occupied(e) => {
+                        d.push(duplicate(&e.key().to_string(), "Service"), "metadata.name")
+                    }
+                    Entry::Vacant(e) => {
+                        e.insert(s);
+                    }
                 }
             }
             crate::manifest::Resource::EndpointSlice(slice) => {
                 let s = read_endpoint_slice(&mut d, slice);
                 let key = super::NamespacedName::new(&s.namespace, &s.name);
-                if cluster.endpoint_slices.contains_key(&key) {
-                    d.push(duplicate(&key.to_string(), "EndpointSlice"), "metadata.name");
-                } else {
-                    cluster.endpoint_slices.insert(key, s);
+                match cluster.endpoint_slices.entry(key) {
+                    Entry::Occupied(e) => {
+                        d.push(duplicate(&e.key().to_string(), "EndpointSlice"), "metadata.name")
+                    }
+                    Entry::Vacant(e) => {
+                        e.insert(s);
+                    }
                 }
             }
             _ => {}
