@@ -97,3 +97,29 @@ fn transactions_equal_expected_nft_after_normalisation() {
     assert!(checked > 0, "no case with expected.nft found");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `expected.ruleset.txt` without its `#` header.
+fn ruleset_text(case: &Path) -> Option<String> {
+    let text = fs::read_to_string(case.join("expected.ruleset.txt")).ok()?;
+    Some(text.lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect())
+}
+
+#[test]
+fn list_views_equal_expected_ruleset_txt() {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for case in cases() {
+        let Some(expected) = ruleset_text(&case) else { continue };
+        let (ruleset, _) = load(&case);
+        let actual = ruleset.list_view().to_string();
+        if expected != actual {
+            let e: Vec<String> = expected.lines().map(str::to_owned).collect();
+            let a: Vec<String> = actual.lines().map(str::to_owned).collect();
+            failures.push(format!("{}: {}", case.display(), first_difference(&e, &a)));
+        }
+        checked += 1;
+    }
+    println!("nftables list views: {checked} cases checked, {} failed", failures.len());
+    assert!(checked > 0, "no case with expected.ruleset.txt found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -5,6 +5,8 @@
 //! * [`build`] — the table kube-proxy programs on one node (spec `nftables.md` §4–§6).
 //! * [`Ruleset::transaction`] — the `add table|set|map|chain|rule|element …` lines kube-proxy
 //!   sends to `nft -f` (the reference tests' `expected.nft`).
+//! * [`Ruleset::list_view`] — what `nft list table` prints once that is loaded (nft 1.0.6);
+//!   [`Ruleset::as_loaded`] is the same ruleset as a value.
 //!
 //! ```
 //! let text = include_str!("../../tests/data/oracle/nftables/overall-nftables-rules/input.yaml");
@@ -23,6 +25,8 @@
 //! Not here: tracing packets through a ruleset (`sim::nftables`).
 
 mod build;
+mod list;
+mod loaded;
 mod ruleset;
 mod syntax;
 mod transaction;
@@ -34,6 +38,7 @@ pub use ruleset::{
     Rule, Ruleset, Selector, Separator, Set, SetFlag, Statement, Table, Value, Verdict,
     VmapSource,
 };
+pub use list::ListView;
 pub use transaction::Transaction;
 
 /// The names of kube-proxy's table and of its fixed chains, sets and maps.
