@@ -7,41 +7,15 @@
 
 use std::fs;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use kpsim::backend::nftables::{self, Ruleset};
-use kpsim::model::Admission;
-use kpsim::settings::ProxySettings;
-
-
-
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/oracle/nftables")
+mod support {
+    pub mod nftables;
 }
+use support::nftables::{load, oracle_cases as cases};
 
-fn cases() -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = fs::read_dir(corpus())
-        .expect("the nftables corpus is in tests/data/oracle/nftables")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("input.yaml").is_file())
-        .collect();
-    out.sort();
-    out
-}
 
-fn load(case: &Path) -> (Ruleset, ProxySettings) {
-    let input = fs::read_to_string(case.join("input.yaml")).expect("input.yaml");
-    let manifests = kpsim::manifest::parse(&input);
-    let (cluster, _) = kpsim::model::build::build(&manifests, Admission::AsGiven);
-    let settings_text = fs::read_to_string(case.join("settings.yaml")).unwrap_or_default();
-    let (file, diagnostics) = kpsim::settings::parse_settings_file(&settings_text);
-    assert!(diagnostics.is_empty(), "{}: settings: {diagnostics:?}", case.display());
-    let mut diagnostics = Vec::new();
-    let settings = file.resolve(&cluster, &mut diagnostics);
-    assert!(diagnostics.is_empty(), "{}: settings: {diagnostics:?}", case.display());
-    let plan = kpsim::proxy::plan(&cluster, &settings);
-    (nftables::build(&plan), settings)
-}
+
 
 /// The upstream test's normalisation (`assertNFTablesTransactionEqual`): drop blank and `#`
 /// lines; stable-sort by object type (table, chain, rule, set, map, element), then object

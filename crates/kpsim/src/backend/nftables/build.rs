@@ -160,11 +160,18 @@ impl<'a> Builder<'a> {
         self.table.maps.iter_mut().find(|m| m.name == name)
     }
 
+    /// Adds an element unless one with the same key is there (several ports of a Service
+    /// share its ClusterIP; the kernel keeps one element per key).
     fn add_element(&mut self, set: &str, element: Element) {
-        if let Some(s) = self.set_mut(set) {
-            s.elements.push(element);
-        } else if let Some(m) = self.map_mut(set) {
-            m.elements.push(element);
+        let elements = match self.set_mut(set) {
+            Some(s) => &mut s.elements,
+            None => match self.map_mut(set) {
+                Some(m) => &mut m.elements,
+                None => return,
+            },
+        };
+        if !elements.iter().any(|e| e.key == element.key) {
+            elements.push(element);
         }
     }
 
