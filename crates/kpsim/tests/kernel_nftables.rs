@@ -33,7 +33,9 @@ fn preconditions() -> Option<String> {
     let uid = fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines().find_map(|l| l.strip_prefix("Uid:").map(|r| r.split_whitespace().next().map(str::to_owned)))
+            s.lines().find_map(|l| {
+                l.strip_prefix("Uid:").map(|r| r.split_whitespace().next().map(str::to_owned))
+            })
         })
         .flatten();
     if uid.as_deref() != Some("0") {
@@ -54,7 +56,11 @@ impl Netns {
     fn new(tag: &str) -> Netns {
         let name = format!("kpsim-nft-{}-{tag}", std::process::id());
         let out = Command::new("ip").args(["netns", "add", &name]).output().expect("ip netns add");
-        assert!(out.status.success(), "ip netns add {name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ip netns add {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Netns(name)
     }
 
@@ -76,7 +82,8 @@ impl Drop for Netns {
 fn check_case(case: &Path, index: usize) -> Result<(), String> {
     let (ruleset, _) = load(case);
     let transaction = ruleset.transaction().to_string();
-    let file: PathBuf = std::env::temp_dir().join(format!("kpsim-nft-{}-{index}.nft", std::process::id()));
+    let file: PathBuf =
+        std::env::temp_dir().join(format!("kpsim-nft-{}-{index}.nft", std::process::id()));
     fs::write(&file, &transaction).map_err(|e| e.to_string())?;
     let file_arg = file.to_string_lossy().into_owned();
     let ns = Netns::new(&index.to_string());
@@ -84,7 +91,11 @@ fn check_case(case: &Path, index: usize) -> Result<(), String> {
         for args in [vec!["-c", "-f", file_arg.as_str()], vec!["-f", file_arg.as_str()]] {
             let out = ns.nft(&args);
             if !out.status.success() {
-                return Err(format!("nft {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+                return Err(format!(
+                    "nft {}: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr)
+                ));
             }
         }
         let mut listed = String::new();
@@ -104,7 +115,9 @@ fn check_case(case: &Path, index: usize) -> Result<(), String> {
                 .find(|(_, (k, o))| k != o)
                 .map(|(i, (k, o))| format!("line {}:\n  kernel: {k}\n  ours:   {o}", i + 1))
                 .unwrap_or_else(|| "one is a prefix of the other".to_owned());
-            return Err(format!("nft list differs from our list view at {diff}\n--- kernel ---\n{listed}"));
+            return Err(format!(
+                "nft list differs from our list view at {diff}\n--- kernel ---\n{listed}"
+            ));
         }
         Ok(())
     })();
@@ -115,7 +128,9 @@ fn check_case(case: &Path, index: usize) -> Result<(), String> {
 #[test]
 fn transactions_load_into_the_kernel_and_list_as_our_list_view() {
     if let Some(reason) = preconditions() {
-        eprintln!("\n!!!!! SKIPPED kernel nftables tests (KPSIM_SKIP_KERNEL_TESTS=1): {reason} !!!!!\n");
+        eprintln!(
+            "\n!!!!! SKIPPED kernel nftables tests (KPSIM_SKIP_KERNEL_TESTS=1): {reason} !!!!!\n"
+        );
         return;
     }
     let cases: Vec<PathBuf> = oracle_cases().into_iter().chain(nft_scenarios()).collect();
@@ -125,6 +140,10 @@ fn transactions_load_into_the_kernel_and_list_as_our_list_view() {
             failures.push(format!("{}: {e}", name(case)));
         }
     }
-    println!("kernel nftables: {} rulesets loaded and listed, {} failed", cases.len(), failures.len());
+    println!(
+        "kernel nftables: {} rulesets loaded and listed, {} failed",
+        cases.len(),
+        failures.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -6,16 +6,16 @@
 //! (`flows.yaml`, traced through the typed ruleset with every random branch followed).
 
 use std::fs;
-
+use std::net::IpAddr;
 use std::path::Path;
+
+use kpsim::sim::{Choices, Packet, PacketProtocol, nftables as tracer};
+use serde::Deserialize;
 
 mod support {
     pub mod nftables;
 }
 use support::nftables::{load, oracle_cases as cases};
-
-
-
 
 /// The upstream test's normalisation (`assertNFTablesTransactionEqual`): drop blank and `#`
 /// lines; stable-sort by object type (table, chain, rule, set, map, element), then object
@@ -37,9 +37,9 @@ fn normalise(text: &str) -> Vec<String> {
         .collect();
     lines.sort_by(|a, b| {
         let key = |l: &str| (rank(l), l.split(' ').nth(4).unwrap_or("").to_owned());
-        key(a).cmp(&key(b)).then_with(|| {
-            if rank(a) == 2 { std::cmp::Ordering::Equal } else { a.cmp(b) }
-        })
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| if rank(a) == 2 { std::cmp::Ordering::Equal } else { a.cmp(b) })
     });
     lines
 }
@@ -95,5 +95,55 @@ fn list_views_equal_expected_ruleset_txt() {
     }
     println!("nftables list views: {checked} cases checked, {} failed", failures.len());
     assert!(checked > 0, "no case with expected.ruleset.txt found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// One entry of `flows.yaml`.
+#[derive(Debug, Deserialize)]
+struct Flow {
+    name: String,
+    source_ip: String,
+    dest_ip: String,
+    dest_port: Option<u16>,
+    protocol: String,
+    expected_output: String,
+    expected_masq: bool,
+}
+
+#[test]
+fn every_flow_traced_with_all_branches_gives_the_expected_output_and_masquerade() {
+    let (mut cases_checked, mut flows_checked) = (0, 0);
+    let mut failures = Vec::new();
+    for case in cases() {
+        let Ok(text) = fs::read_to_string(case.join("flows.yaml")) else { continue };
+        let flows: Vec<Flow> = serde_norway::from_str(&text)
+            .unwrap_or_else(|e| panic!("{}: flows.yaml: {e}", case.display()));
+        let (ruleset, settings) = load(&case);
+        for flow in &flows {
+            let src: IpAddr = flow.source_ip.parse().expect("source_ip");
+            let dst: IpAddr = flow.dest_ip.parse().expect("dest_ip");
+            let protocol = PacketProtocol::parse(&flow.protocol).expect("protocol");
+            let packet = Packet::new(src, dst, protocol, flow.dest_port);
+            let entry = tracer::entry_for(&settings, src);
+            let trace = tracer::trace(&ruleset, &settings, packet, entry, Choices::AllBranches);
+            let (output, masq) = (trace.flow_output(), trace.masquerade());
+            if output != flow.expected_output || masq != flow.expected_masq {
+                failures.push(format!(
+                    "{} / {}: got {output:?} masq={masq}, expected {:?} masq={}",
+                    case.display(),
+                    flow.name,
+                    flow.expected_output,
+                    flow.expected_masq
+                ));
+            }
+            flows_checked += 1;
+        }
+        cases_checked += 1;
+    }
+    println!(
+        "nftables flows: {flows_checked} flows in {cases_checked} cases checked, {} failed",
+        failures.len()
+    );
+    assert!(flows_checked > 0, "no flows.yaml found");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -32,13 +32,12 @@ mod syntax;
 mod transaction;
 
 pub use build::{NodePortAddresses, build, node_port_addresses};
+pub use list::ListView;
 pub use ruleset::{
     AddrField, AddrType, AnonSet, BaseChain, Chain, ChainType, CtState, DataType, Element,
-    ElementData, Family, Hook, Integer, L4Proto, Map, MarkUpdate, Match, Op, Operand, Policy,
-    Rule, Ruleset, Selector, Separator, Set, SetFlag, Statement, Table, Value, Verdict,
-    VmapSource,
+    ElementData, Family, Hook, Integer, L4Proto, Map, MarkUpdate, Match, Op, Operand, Policy, Rule,
+    Ruleset, Selector, Separator, Set, SetFlag, Statement, Table, Value, Verdict, VmapSource,
 };
-pub use list::ListView;
 pub use transaction::Transaction;
 
 /// The names of kube-proxy's table and of its fixed chains, sets and maps.

@@ -10,9 +10,9 @@
 use std::net::IpAddr;
 
 use super::ruleset::{
-    AddrField, AddrType, AnonSet, BaseChain, Chain, ChainType, CtState, DataType, Element,
-    Family, Hook, Integer, MarkUpdate, Match, Op, Operand, Policy, Rule, Ruleset,
-    Selector, Separator, Set, SetFlag, Statement, Table, Value, Verdict, VmapSource,
+    AddrField, AddrType, AnonSet, BaseChain, Chain, ChainType, CtState, DataType, Element, Family,
+    Hook, Integer, MarkUpdate, Match, Op, Operand, Policy, Rule, Ruleset, Selector, Separator, Set,
+    SetFlag, Statement, Table, Value, Verdict, VmapSource,
 };
 use super::{Map, names};
 use crate::naming::{nft_endpoint_base, nft_service_base};
@@ -41,8 +41,12 @@ pub enum NodePortAddresses {
 
 /// Resolves `--nodeport-addresses` against the node's interfaces (spec §4.4).
 pub fn node_port_addresses(settings: &ProxySettings) -> NodePortAddresses {
-    let cidrs: Vec<Cidr> =
-        settings.node_port_addresses.iter().copied().filter(|c| c.family() == settings.family).collect();
+    let cidrs: Vec<Cidr> = settings
+        .node_port_addresses
+        .iter()
+        .copied()
+        .filter(|c| c.family() == settings.family)
+        .collect();
     if cidrs.is_empty() || cidrs.iter().any(|c| c.prefix_len() == 0) {
         return NodePortAddresses::MatchAll;
     }
@@ -83,10 +87,8 @@ fn detector(settings: &ProxySettings) -> Option<(Match, Match)> {
 
 /// The masquerade mark as the settings spell it.
 fn masquerade_mark(settings: &ProxySettings) -> Integer {
-    Integer::parse(&settings.masquerade_mark).unwrap_or(Integer {
-        value: settings.masquerade_mark_value(),
-        hex_digits: Some(8),
-    })
+    Integer::parse(&settings.masquerade_mark)
+        .unwrap_or(Integer { value: settings.masquerade_mark_value(), hex_digits: Some(8) })
 }
 
 struct Builder<'a> {
@@ -193,9 +195,21 @@ impl<'a> Builder<'a> {
             self.table.sets.push(set);
         }
         let maps = [
-            (FIREWALL_IPS, &service_key, "destinations that are subject to LoadBalancerSourceRanges"),
-            (NO_ENDPOINT_NODEPORTS, &port_key, "vmap to drop or reject packets to service nodeports with no endpoints"),
-            (NO_ENDPOINT_SERVICES, &service_key, "vmap to drop or reject packets to services with no endpoints"),
+            (
+                FIREWALL_IPS,
+                &service_key,
+                "destinations that are subject to LoadBalancerSourceRanges",
+            ),
+            (
+                NO_ENDPOINT_NODEPORTS,
+                &port_key,
+                "vmap to drop or reject packets to service nodeports with no endpoints",
+            ),
+            (
+                NO_ENDPOINT_SERVICES,
+                &service_key,
+                "vmap to drop or reject packets to services with no endpoints",
+            ),
             (SERVICE_IPS, &service_key, "ClusterIP, ExternalIP and LoadBalancer IP traffic"),
             (SERVICE_NODEPORTS, &port_key, "NodePort traffic"),
         ];
@@ -293,10 +307,9 @@ impl<'a> Builder<'a> {
         // NodePort destinations: the nodeport-ips set, or any local address but loopback.
         let port_key_sel = vec![Selector::L4Proto, Selector::ThDport];
         let node_port_dest: Vec<Statement> = match &node_ports {
-            NodePortAddresses::Specific(_) => vec![Statement::Match(Match::eq(
-                daddr,
-                Operand::Named(NODEPORT_IPS.to_owned()),
-            ))],
+            NodePortAddresses::Specific(_) => {
+                vec![Statement::Match(Match::eq(daddr, Operand::Named(NODEPORT_IPS.to_owned())))]
+            }
             NodePortAddresses::MatchAll => vec![
                 Statement::Match(Match::eq(
                     Selector::FibType(AddrField::Daddr),
@@ -321,7 +334,10 @@ impl<'a> Builder<'a> {
         let mut np_dispatch = node_port_dest;
         np_dispatch.push(vmap(port_key_sel, SERVICE_NODEPORTS));
         self.add_rule(SERVICES, rule(np_dispatch));
-        self.add_rule(SERVICE_ENDPOINTS_CHECK, rule(vec![vmap(self.service_key(), NO_ENDPOINT_SERVICES)]));
+        self.add_rule(
+            SERVICE_ENDPOINTS_CHECK,
+            rule(vec![vmap(self.service_key(), NO_ENDPOINT_SERVICES)]),
+        );
     }
 
     /// `127.0.0.0/8` or `::1`: what NodePorts are never served on.
@@ -363,11 +379,16 @@ impl<'a> Builder<'a> {
             (Verdict::Goto(REJECT_CHAIN.to_owned()), Verdict::Goto(REJECT_CHAIN.to_owned()))
         };
         // A zero-length source range means "from anywhere": no firewall at all.
-        let source_ranges: Vec<Cidr> = if sp.load_balancer_source_ranges.iter().any(|c| c.prefix_len() == 0) {
-            Vec::new()
-        } else {
-            sp.load_balancer_source_ranges.iter().copied().filter(|c| c.family() == self.family).collect()
-        };
+        let source_ranges: Vec<Cidr> =
+            if sp.load_balancer_source_ranges.iter().any(|c| c.prefix_len() == 0) {
+                Vec::new()
+            } else {
+                sp.load_balancer_source_ranges
+                    .iter()
+                    .copied()
+                    .filter(|c| c.family() == self.family)
+                    .collect()
+            };
         let uses_firewall = !sp.load_balancer_vips.is_empty() && !source_ranges.is_empty();
         let comment = sp.name_string();
 
@@ -381,8 +402,11 @@ impl<'a> Builder<'a> {
         if uses_external {
             self.chain_mut(&external_chain);
         }
-        let mut endpoint_chains: Vec<String> =
-            cat.reachable.iter().map(|&i| format!("endpoint-{}", endpoint_base(&sp.endpoints[i]))).collect();
+        let mut endpoint_chains: Vec<String> = cat
+            .reachable
+            .iter()
+            .map(|&i| format!("endpoint-{}", endpoint_base(&sp.endpoints[i])))
+            .collect();
         endpoint_chains.sort();
         for chain in &endpoint_chains {
             self.chain_mut(chain);
@@ -395,7 +419,10 @@ impl<'a> Builder<'a> {
         self.add_element(CLUSTER_IPS, Element::key(vec![Value::Addr(sp.cluster_ip)]));
         let cluster_key = self.key(sp.cluster_ip, sp);
         if has_internal {
-            self.add_element(SERVICE_IPS, Element::mapping(cluster_key, Verdict::Goto(internal_chain.clone())));
+            self.add_element(
+                SERVICE_IPS,
+                Element::mapping(cluster_key, Verdict::Goto(internal_chain.clone())),
+            );
         } else {
             self.add_element(
                 NO_ENDPOINT_SERVICES,
@@ -405,7 +432,10 @@ impl<'a> Builder<'a> {
         for ip in &sp.external_ips {
             let key = self.key(*ip, sp);
             if has_any {
-                self.add_element(SERVICE_IPS, Element::mapping(key.clone(), Verdict::Goto(external_chain.clone())));
+                self.add_element(
+                    SERVICE_IPS,
+                    Element::mapping(key.clone(), Verdict::Goto(external_chain.clone())),
+                );
             }
             if !has_external {
                 self.add_element(
@@ -417,10 +447,16 @@ impl<'a> Builder<'a> {
         for ip in &sp.load_balancer_vips {
             let key = self.key(*ip, sp);
             if has_any {
-                self.add_element(SERVICE_IPS, Element::mapping(key.clone(), Verdict::Goto(external_chain.clone())));
+                self.add_element(
+                    SERVICE_IPS,
+                    Element::mapping(key.clone(), Verdict::Goto(external_chain.clone())),
+                );
             }
             if uses_firewall {
-                self.add_element(FIREWALL_IPS, Element::mapping(key.clone(), Verdict::Goto(firewall_chain.clone())));
+                self.add_element(
+                    FIREWALL_IPS,
+                    Element::mapping(key.clone(), Verdict::Goto(firewall_chain.clone())),
+                );
             }
             if !has_external {
                 self.add_element(
@@ -432,7 +468,10 @@ impl<'a> Builder<'a> {
         if let Some(node_port) = sp.node_port {
             let key = vec![Value::Proto(sp.protocol.into()), Value::Port(node_port)];
             if has_any {
-                self.add_element(SERVICE_NODEPORTS, Element::mapping(key.clone(), Verdict::Goto(external_chain.clone())));
+                self.add_element(
+                    SERVICE_NODEPORTS,
+                    Element::mapping(key.clone(), Verdict::Goto(external_chain.clone())),
+                );
             }
             if !has_external {
                 self.add_element(
@@ -452,7 +491,10 @@ impl<'a> Builder<'a> {
                 self.add_rule(internal_chain, rule(vec![to_cluster_ip, jump(MARK_FOR_MASQUERADE)]));
             } else if let Some((_, not_local)) = &self.detector {
                 let not_local = Statement::Match(not_local.clone());
-                self.add_rule(internal_chain, rule(vec![to_cluster_ip, not_local, jump(MARK_FOR_MASQUERADE)]));
+                self.add_rule(
+                    internal_chain,
+                    rule(vec![to_cluster_ip, not_local, jump(MARK_FOR_MASQUERADE)]),
+                );
             }
         }
         // 2. The external chain.
@@ -462,7 +504,10 @@ impl<'a> Builder<'a> {
                     let local = Statement::Match(local.clone());
                     self.add_rule(
                         &external_chain,
-                        Rule::commented(vec![local, goto(&cluster_chain)], "short-circuit pod traffic"),
+                        Rule::commented(
+                            vec![local, goto(&cluster_chain)],
+                            "short-circuit pod traffic",
+                        ),
                     );
                 }
                 let from_node = Statement::Match(Match::eq(
@@ -471,11 +516,17 @@ impl<'a> Builder<'a> {
                 ));
                 self.add_rule(
                     &external_chain,
-                    Rule::commented(vec![from_node.clone(), jump(MARK_FOR_MASQUERADE)], "masquerade local traffic"),
+                    Rule::commented(
+                        vec![from_node.clone(), jump(MARK_FOR_MASQUERADE)],
+                        "masquerade local traffic",
+                    ),
                 );
                 self.add_rule(
                     &external_chain,
-                    Rule::commented(vec![from_node, goto(&cluster_chain)], "short-circuit local traffic"),
+                    Rule::commented(
+                        vec![from_node, goto(&cluster_chain)],
+                        "short-circuit local traffic",
+                    ),
                 );
             } else {
                 self.add_rule(&external_chain, rule(vec![jump(MARK_FOR_MASQUERADE)]));
@@ -487,8 +538,10 @@ impl<'a> Builder<'a> {
         // 3. The firewall chain.
         if uses_firewall {
             let mut allowed: Vec<Value> = source_ranges.iter().map(|c| Value::Prefix(*c)).collect();
-            let node_ip_allowed =
-                self.settings.node_ip.is_some_and(|ip| source_ranges.iter().any(|c| c.contains(ip)));
+            let node_ip_allowed = self
+                .settings
+                .node_ip
+                .is_some_and(|ip| source_ranges.iter().any(|c| c.contains(ip)));
             if node_ip_allowed {
                 allowed.extend(sp.load_balancer_vips.iter().map(|ip| Value::Addr(*ip)));
             }
@@ -504,7 +557,10 @@ impl<'a> Builder<'a> {
         // 4. Affinity sets.
         if let Some(timeout) = sp.session_affinity_timeout {
             for &i in &cat.reachable {
-                let mut set = Set::new(format!("affinity-{}", endpoint_base(&sp.endpoints[i])), vec![self.addr_type()]);
+                let mut set = Set::new(
+                    format!("affinity-{}", endpoint_base(&sp.endpoints[i])),
+                    vec![self.addr_type()],
+                );
                 set.flags = vec![SetFlag::Dynamic, SetFlag::Timeout];
                 set.timeout_ms = Some(u64::from(timeout) * 1000);
                 self.table.sets.push(set);
@@ -531,12 +587,21 @@ impl<'a> Builder<'a> {
                 ]),
             );
             if sp.session_affinity_timeout.is_some() {
-                self.add_rule(&chain, rule(vec![Statement::Update { set: format!("affinity-{ep_base}"), key: vec![saddr] }]));
+                self.add_rule(
+                    &chain,
+                    rule(vec![Statement::Update {
+                        set: format!("affinity-{ep_base}"),
+                        key: vec![saddr],
+                    }]),
+                );
             }
             self.add_rule(
                 &chain,
                 rule(vec![
-                    Statement::Match(Match::eq(Selector::L4Proto, Operand::Value(Value::Proto(sp.protocol.into())))),
+                    Statement::Match(Match::eq(
+                        Selector::L4Proto,
+                        Operand::Value(Value::Proto(sp.protocol.into())),
+                    )),
                     Statement::Dnat { addr: ep.ip, port: Some(ep.port) },
                 ]),
             );
@@ -545,12 +610,20 @@ impl<'a> Builder<'a> {
 
     /// Affinity lookups, then `numgen random mod N vmap { … }` over `endpoints`.
     fn dispatch(&mut self, chain: &str, sp: &ServicePortPlan, endpoints: &[usize]) {
-        let bases: Vec<String> =
-            endpoints.iter().map(|&i| nft_endpoint_base(&sp.name, sp.endpoints[i].ip, sp.endpoints[i].port)).collect();
+        let bases: Vec<String> = endpoints
+            .iter()
+            .map(|&i| nft_endpoint_base(&sp.name, sp.endpoints[i].ip, sp.endpoints[i].port))
+            .collect();
         if sp.session_affinity_timeout.is_some() {
             for base in &bases {
-                let lookup = Match::eq(self.addr(AddrField::Saddr), Operand::Named(format!("affinity-{base}")));
-                self.add_rule(chain, rule(vec![Statement::Match(lookup), goto(&format!("endpoint-{base}"))]));
+                let lookup = Match::eq(
+                    self.addr(AddrField::Saddr),
+                    Operand::Named(format!("affinity-{base}")),
+                );
+                self.add_rule(
+                    chain,
+                    rule(vec![Statement::Match(lookup), goto(&format!("endpoint-{base}"))]),
+                );
             }
         }
         let modulus = u32::try_from(bases.len()).unwrap_or(u32::MAX);

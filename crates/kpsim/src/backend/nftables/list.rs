@@ -6,7 +6,9 @@
 
 use std::fmt;
 
-use super::ruleset::{Chain, DataType, Element, Map, Rule, Ruleset, Set, SetFlag, Table};
+use super::ruleset::{
+    Chain, DataType, Element, Map, Operand, Rule, Ruleset, Selector, Set, SetFlag, Table, Value,
+};
 use super::syntax::{self, Style};
 
 /// `Display`s a ruleset as `nft list ruleset` prints it once loaded. Build it with
@@ -35,6 +37,33 @@ impl Rule {
         let mut out = String::new();
         syntax::rule(&mut out, self, Style::Transaction);
         out
+    }
+}
+
+/// `ip daddr`, `meta mark`, … as `nft list` spells them.
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        syntax::selector(&mut out, self, Style::List);
+        f.write_str(&out)
+    }
+}
+
+/// A value as `nft list` spells it.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        syntax::value(&mut out, self, Style::List, false);
+        f.write_str(&out)
+    }
+}
+
+/// A match operand (`10.0.0.0/8`, `{ a, b }`, `@set`) as `nft list` spells it.
+impl fmt::Display for Operand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        syntax::operand(&mut out, self, Style::List, false);
+        f.write_str(&out)
     }
 }
 

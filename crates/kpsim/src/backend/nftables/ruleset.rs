@@ -337,14 +337,7 @@ pub struct Map {
 
 impl Map {
     pub fn new(name: impl Into<String>, key: Vec<DataType>, data: DataType) -> Map {
-        Map {
-            name: name.into(),
-            key,
-            data,
-            flags: Vec::new(),
-            comment: None,
-            elements: Vec::new(),
-        }
+        Map { name: name.into(), key, data, flags: Vec::new(), comment: None, elements: Vec::new() }
     }
 }
 
@@ -406,17 +399,31 @@ pub enum Statement {
     Match(Match),
     /// `key vmap @map` / `key vmap { k : verdict , … }`: the verdict of the element found;
     /// the rule stops here when there is none.
-    Vmap { key: Vec<Selector>, map: VmapSource },
+    Vmap {
+        key: Vec<Selector>,
+        map: VmapSource,
+    },
     /// `meta mark set …`.
     SetMark(MarkUpdate),
     /// `dnat to addr[:port]`.
-    Dnat { addr: IpAddr, port: Option<u16> },
+    Dnat {
+        addr: IpAddr,
+        port: Option<u16>,
+    },
     /// `masquerade [fully-random]`.
-    Masquerade { fully_random: bool },
+    Masquerade {
+        fully_random: bool,
+    },
     /// `update @set { key }`: adds the packet's key to a dynamic set.
-    Update { set: String, key: Vec<Selector> },
+    Update {
+        set: String,
+        key: Vec<Selector>,
+    },
     /// `counter packets N bytes M`.
-    Counter { packets: u64, bytes: u64 },
+    Counter {
+        packets: u64,
+        bytes: u64,
+    },
     Verdict(Verdict),
     /// Rule text this model does not interpret, kept verbatim (from a pasted ruleset).
     Unsupported(String),
@@ -531,7 +538,7 @@ impl AddrField {
 }
 
 /// A value in a rule, set element or map key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Value {
     Addr(IpAddr),
     Prefix(Cidr),
@@ -550,7 +557,7 @@ pub enum Value {
 
 /// An integer literal, remembering whether it was written in hex and with how many digits
 /// (`0x4000` in the reference tests, `0x00004000` on a real node).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Integer {
     pub value: u32,
     /// Hex digits written after `0x`; `None` for decimal.

@@ -153,7 +153,7 @@ pub(crate) fn element(out: &mut String, e: &Element, style: Style) {
     }
 }
 
-fn operand(out: &mut String, op: &Operand, style: Style, mark: bool) {
+pub(crate) fn operand(out: &mut String, op: &Operand, style: Style, mark: bool) {
     match op {
         Operand::Value(v) => value(out, v, style, mark),
         Operand::Named(name) => {
