@@ -1,7 +1,7 @@
 //! The real kernel as the judge of both renderings: every oracle case and every `nft-*`
 //! scenario is loaded into a scratch network namespace with the real `nft` (nftables 1.0.6 on
 //! Debian 12): the transaction must pass `nft -c -f` and `nft -f`, and `nft list table` must
-//! print exactly our list view. The namespace is always deleted.
+//! print exactly our list view, and parsing that listing must give the ruleset as loaded. The namespace is always deleted.
 //!
 //! Needs root, `ip` (iproute2) and `nft` (nftables). `KPSIM_SKIP_KERNEL_TESTS=1` skips it
 //! loudly on machines without them.

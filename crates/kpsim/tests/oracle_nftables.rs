@@ -9,6 +9,7 @@ use std::fs;
 use std::net::IpAddr;
 use std::path::Path;
 
+use kpsim::backend::nftables;
 use kpsim::sim::{Choices, Packet, PacketProtocol, nftables as tracer};
 use serde::Deserialize;
 
@@ -146,4 +147,18 @@ fn every_flow_traced_with_all_branches_gives_the_expected_output_and_masquerade(
     );
     assert!(flows_checked > 0, "no flows.yaml found");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn parsing_expected_ruleset_txt_gives_the_built_ruleset_as_loaded() {
+    let mut checked = 0;
+    for case in cases() {
+        let Some(text) = ruleset_text(&case) else { continue };
+        let (ruleset, _) = load(&case);
+        let parsed =
+            nftables::parse_list(&text).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        assert_eq!(parsed, ruleset.as_loaded(), "{}", case.display());
+        checked += 1;
+    }
+    assert!(checked > 0);
 }

@@ -7,6 +7,7 @@
 //!   sends to `nft -f` (the reference tests' `expected.nft`).
 //! * [`Ruleset::list_view`] — what `nft list table` prints once that is loaded (nft 1.0.6);
 //!   [`Ruleset::as_loaded`] is the same ruleset as a value.
+//! * [`parse_list`] — `nft list ruleset` text pasted from a node, back into a [`Ruleset`].
 //!
 //! ```
 //! let text = include_str!("../../tests/data/oracle/nftables/overall-nftables-rules/input.yaml");
@@ -27,12 +28,14 @@
 mod build;
 mod list;
 mod loaded;
+mod parse;
 mod ruleset;
 mod syntax;
 mod transaction;
 
 pub use build::{NodePortAddresses, build, node_port_addresses};
 pub use list::ListView;
+pub use parse::{ParseError, parse_list};
 pub use ruleset::{
     AddrField, AddrType, AnonSet, BaseChain, Chain, ChainType, CtState, DataType, Element,
     ElementData, Family, Hook, Integer, L4Proto, Map, MarkUpdate, Match, Op, Operand, Policy, Rule,
