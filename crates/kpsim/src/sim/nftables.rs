@@ -244,3 +244,140 @@ fn finish(progress: Progress) -> TracePath {
         packet_out: state.packet,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::nftables::{self, Element, Value};
+    use crate::model::Admission;
+    use crate::sim::{Action, PacketProtocol};
+
+    const SETTINGS: &str = include_str!("../../tests/data/oracle/nftables/overall-nftables-rules/settings.yaml");
+
+    fn build(input: &str) -> (Ruleset, ProxySettings) {
+        let (cluster, _) = crate::model::build::build(&crate::manifest::parse(input), Admission::AsGiven);
+        let settings = crate::settings::parse_settings_file(SETTINGS).0.resolve(&cluster, &mut Vec::new());
+        (nftables::build(&crate::proxy::plan(&cluster, &settings)), settings)
+    }
+
+    fn overall() -> (Ruleset, ProxySettings) {
+        build(include_str!("../../tests/data/oracle/nftables/overall-nftables-rules/input.yaml"))
+    }
+
+    fn packet(src: &str, dst: &str, protocol: PacketProtocol, port: Option<u16>) -> Packet {
+        Packet::new(src.parse().unwrap(), dst.parse().unwrap(), protocol, port)
+    }
+
+    fn run(r: &Ruleset, s: &ProxySettings, p: Packet, choices: Choices) -> Trace {
+        trace(r, s, p, entry_for(s, p.src), choices)
+    }
+
+    #[test]
+    fn ping_to_a_cluster_ip_is_rejected_by_cluster_ips_check() {
+        let (r, s) = overall();
+        let t = run(&r, &s, packet("10.0.0.2", "172.30.0.41", PacketProtocol::Icmp, None), Choices::AllBranches);
+        assert_eq!(t.flow_output(), "REJECT");
+        let last = t.paths[0].steps.last().unwrap();
+        assert_eq!((last.hook, last.chain.as_str()), (Hook::Forward, "cluster-ips-check"));
+        assert_eq!(last.rule, "ip daddr @cluster-ips reject comment \"Reject traffic to invalid ports of ClusterIPs\"");
+        assert_eq!(last.action, Some(Action::Reject));
+    }
+
+    #[test]
+    fn a_service_without_endpoints_rejects_through_the_no_endpoint_map() {
+        let (r, s) = overall();
+        let t = run(&r, &s, packet("10.0.0.2", "172.30.0.46", PacketProtocol::Tcp, Some(80)), Choices::AllBranches);
+        assert_eq!(t.flow_output(), "REJECT");
+        let chains: Vec<&str> = t.paths[0].steps.iter().filter(|s| s.matched).map(|s| s.chain.as_str()).collect();
+        assert!(chains.ends_with(&["filter-forward", "service-endpoints-check", "reject-chain"]), "{chains:?}");
+    }
+
+    #[test]
+    fn the_node_reaching_a_node_port_without_local_endpoints_is_dropped_in_the_input_hook() {
+        // svc2 has eTP=Local and no local endpoint: external traffic to its NodePort is dropped
+        // by `nodeport-endpoints-check`, which only the input hook runs.
+        let (r, s) = overall();
+        let t = run(&r, &s, packet("203.0.113.9", "192.168.0.2", PacketProtocol::Tcp, Some(3001)), Choices::AllBranches);
+        assert_eq!(t.flow_output(), "DROP");
+        let last = t.paths[0].steps.last().unwrap();
+        assert_eq!((last.hook, last.chain.as_str()), (Hook::Input, "nodeport-endpoints-check"));
+        // From the node itself it is masqueraded and short-circuited to every endpoint.
+        let t = run(&r, &s, packet("192.168.0.2", "192.168.0.2", PacketProtocol::Tcp, Some(3001)), Choices::AllBranches);
+        assert_eq!(t.entry, Entry::Local);
+        assert_eq!(t.flow_output(), "10.180.0.2:80");
+        assert!(t.masquerade());
+        assert!(t.paths[0].steps.iter().any(|s| s.hook == Hook::Output && s.chain == "nat-output"));
+    }
+
+    #[test]
+    fn masquerade_happens_in_postrouting_and_clears_the_mark() {
+        let (r, s) = overall();
+        let t = run(&r, &s, packet("203.0.113.9", "172.30.0.44", PacketProtocol::Tcp, Some(80)), Choices::AllBranches);
+        assert_eq!(t.paths.len(), 2);
+        for path in &t.paths {
+            assert!(path.masquerade);
+            assert_eq!(path.packet_out.mark, 0);
+            let masq = path.steps.iter().find(|s| matches!(s.action, Some(Action::Masquerade { .. }))).unwrap();
+            assert_eq!((masq.hook, masq.chain.as_str()), (Hook::Postrouting, "masquerading"));
+            assert!((path.probability - 0.5).abs() < 1e-9);
+        }
+        assert_eq!(t.destinations(), ["10.180.0.4:80", "10.180.0.5:80"]);
+    }
+
+    #[test]
+    fn a_seed_takes_one_branch_and_the_same_seed_the_same_one() {
+        let (r, s) = overall();
+        let p = packet("10.0.0.2", "172.30.0.44", PacketProtocol::Tcp, Some(80));
+        let mut seen = std::collections::BTreeSet::new();
+        for seed in 0..32 {
+            let t = run(&r, &s, p, Choices::Seed(seed));
+            assert_eq!(t.paths.len(), 1);
+            assert_eq!(t, run(&r, &s, p, Choices::Seed(seed)));
+            seen.insert(t.flow_output());
+        }
+        assert_eq!(seen.len(), 2, "both endpoints are drawn over 32 seeds: {seen:?}");
+    }
+
+    #[test]
+    fn affinity_sets_are_empty_on_a_fresh_trace_and_filled_ones_pin_the_client() {
+        let (mut r, s) = overall();
+        let p = packet("10.0.0.2", "172.30.0.45", PacketProtocol::Tcp, Some(80));
+        let t = run(&r, &s, p, Choices::AllBranches);
+        let steps = &t.paths[0].steps;
+        let lookup = steps.iter().find(|s| s.rule.starts_with("ip saddr @affinity-")).unwrap();
+        assert!(!lookup.matched);
+        assert!(steps.iter().any(|s| matches!(&s.action, Some(Action::Affinity { set }) if set.starts_with("affinity-GTK6MW7G"))));
+        // On a live node the set holds the client: the lookup decides before numgen.
+        let set = r.tables[0].sets.iter_mut().find(|s| s.name.starts_with("affinity-")).unwrap();
+        set.elements.push(Element::key(vec![Value::Addr(p.src)]));
+        let t = run(&r, &s, p, Choices::AllBranches);
+        assert_eq!(t.flow_output(), "10.180.0.3:80");
+        assert!(t.paths[0].steps.iter().any(|s| s.rule.starts_with("ip saddr @affinity-") && s.matched));
+        assert!(!t.paths[0].steps.iter().any(|s| s.rule.starts_with("numgen")));
+    }
+
+    #[test]
+    fn jump_returns_and_goto_does_not() {
+        let text = "table ip t {\n\tchain pre {\n\t\ttype filter hook prerouting priority filter; policy accept;\n\t\tjump a\n\t\tip saddr 1.1.1.1 drop\n\t}\n\n\tchain a {\n\t\tgoto b\n\t\tmeta mark set 0x00000001\n\t}\n\n\tchain b {\n\t\tmeta mark set meta mark | 0x00000002\n\t}\n}\n";
+        let r = nftables::parse_list(text).unwrap();
+        let (_, s) = overall();
+        let t = run(&r, &s, packet("1.1.1.1", "10.9.9.9", PacketProtocol::Tcp, Some(80)), Choices::AllBranches);
+        assert_eq!(t.flow_output(), "DROP");
+        assert_eq!(t.paths[0].packet_out.mark, 2);
+        let visited: Vec<(&str, Option<usize>)> = t.paths[0].steps.iter().map(|s| (s.chain.as_str(), s.rule_index)).collect();
+        assert_eq!(visited, [("pre", Some(0)), ("a", Some(0)), ("b", Some(0)), ("b", None), ("pre", Some(1))]);
+    }
+
+    #[test]
+    fn ipv6_node_ports_dnat_to_bracketed_endpoints() {
+        let input = include_str!("../../tests/data/oracle/nftables/node-ports-ipv6/input.yaml");
+        let settings_text = include_str!("../../tests/data/oracle/nftables/node-ports-ipv6/settings.yaml");
+        let (cluster, _) = crate::model::build::build(&crate::manifest::parse(input), Admission::AsGiven);
+        let s = crate::settings::parse_settings_file(settings_text).0.resolve(&cluster, &mut Vec::new());
+        let r = nftables::build(&crate::proxy::plan(&cluster, &s));
+        let t = run(&r, &s, packet("2600:5200::1", "2001:db8::1", PacketProtocol::Tcp, Some(3001)), Choices::AllBranches);
+        assert_eq!(t.flow_output(), "[fd00:10:180::1]:80, [fd00:10:180::2:1]:80");
+        let dnat = t.paths[0].steps.iter().find(|s| matches!(s.action, Some(Action::Dnat { .. }))).unwrap();
+        assert_eq!(dnat.rule, "meta l4proto tcp dnat to [fd00:10:180::1]:80");
+    }
+}
