@@ -13,7 +13,9 @@
 //! is true for the node's addresses (every `nodeInterfaces` address, and loopback).
 //! Session-affinity sets are empty unless the ruleset (parsed from a live node) holds
 //! elements. Random `numgen` choices follow [`Choices`]: every branch, or one drawn from the
-//! seed with [`SeededRng::below`](crate::sim::trace::SeededRng::below).
+//! seed with [`SeededRng::below`](crate::sim::trace::SeededRng::below). A hand-written ruleset
+//! cannot make a trace run away: paths are cut at 64 nested chains (a loop) or when the trace
+//! holds 200,000 steps, and at most 4096 random branches are followed.
 //!
 //! ```
 //! use kpsim::sim::{Choices, Entry, Packet, PacketProtocol};
@@ -40,6 +42,7 @@ mod eval;
 mod index;
 mod walk;
 
+use std::cell::Cell;
 use std::net::IpAddr;
 
 use crate::backend::nftables::{Hook as NftHook, Ruleset};
@@ -99,81 +102,59 @@ impl<'a> Tracer<'a> {
     }
 
     pub fn trace(&self, packet: Packet, entry: Entry, choices: Choices) -> Trace {
-        let mut rng = match choices {
+        let rng = match choices {
             Choices::Seed(seed) => Some(SeededRng::new(seed)),
             Choices::AllBranches => None,
         };
-        let family = IpFamily::of(packet.dst);
+        let mut run =
+            Run { family: IpFamily::of(packet.dst), paths: Cell::new(1), steps: Cell::new(0), rng };
         let start = vec![Progress::Going(PathState::new(packet))];
-        let finished: Vec<Progress> = match entry {
+        let mut finished: Vec<Progress> = Vec::new();
+        match entry {
             Entry::Arriving => {
                 let iif = interface_for(self.settings, packet.src);
-                let after_pre = self.hook(start, NftHook::Prerouting, family, &iif, "", &mut rng);
-                let mut out = Vec::new();
-                for p in after_pre {
-                    match p {
-                        Progress::Going(s) if is_local(self.settings, s.packet.dst) => {
-                            out.extend(self.hook(
-                                vec![Progress::Going(s)],
-                                NftHook::Input,
-                                family,
-                                &iif,
-                                "",
-                                &mut rng,
-                            ));
-                        }
-                        Progress::Going(s) => {
-                            let oif = interface_for(self.settings, s.packet.dst);
-                            let fwd = self.hook(
-                                vec![Progress::Going(s)],
-                                NftHook::Forward,
-                                family,
-                                &iif,
-                                &oif,
-                                &mut rng,
-                            );
-                            out.extend(self.hook(
-                                fwd,
-                                NftHook::Postrouting,
-                                family,
-                                &iif,
-                                &oif,
-                                &mut rng,
-                            ));
-                        }
-                        ended => out.push(ended),
+                for p in self.hook(&mut run, start, NftHook::Prerouting, (&iif, "")) {
+                    let Progress::Going(s) = p else {
+                        finished.push(p);
+                        continue;
+                    };
+                    // Routing on the destination after DNAT.
+                    if is_local(self.settings, s.packet.dst) {
+                        let input = vec![Progress::Going(s)];
+                        finished.extend(self.hook(&mut run, input, NftHook::Input, (&iif, "")));
+                    } else {
+                        let oif = interface_for(self.settings, s.packet.dst);
+                        let forward = vec![Progress::Going(s)];
+                        let fwd = self.hook(&mut run, forward, NftHook::Forward, (&iif, &oif));
+                        finished.extend(self.hook(
+                            &mut run,
+                            fwd,
+                            NftHook::Postrouting,
+                            (&iif, &oif),
+                        ));
                     }
                 }
-                out
             }
             Entry::Local => {
                 let oif = interface_for(self.settings, packet.dst);
-                let after_out = self.hook(start, NftHook::Output, family, "", &oif, &mut rng);
-                let mut out = Vec::new();
-                for p in after_out {
+                for p in self.hook(&mut run, start, NftHook::Output, ("", &oif)) {
                     let Progress::Going(s) = p else {
-                        out.push(p);
+                        finished.push(p);
                         continue;
                     };
                     let oif = interface_for(self.settings, s.packet.dst);
                     let local = is_local(self.settings, s.packet.dst);
-                    let post = self.hook(
-                        vec![Progress::Going(s)],
-                        NftHook::Postrouting,
-                        family,
-                        "",
-                        &oif,
-                        &mut rng,
-                    );
+                    let out = vec![Progress::Going(s)];
+                    let post = self.hook(&mut run, out, NftHook::Postrouting, ("", &oif));
                     if local {
-                        out.extend(self.hook(post, NftHook::Input, family, "lo", "", &mut rng));
+                        // Delivered over loopback: conntrack already holds the NAT.
+                        finished.extend(self.hook(&mut run, post, NftHook::Input, ("lo", "")));
                     } else {
-                        out.extend(post);
+                        finished.extend(post);
                     }
                 }
-                out
             }
-        };
+        }
         let paths = finished.into_iter().map(finish).collect();
         Trace { node: self.settings.node_name.clone(), mode: Mode::Nftables, entry, packet, paths }
     }
@@ -181,14 +162,12 @@ impl<'a> Tracer<'a> {
     /// Runs every base chain of `hook` for each travelling path.
     fn hook(
         &self,
+        run: &mut Run,
         paths: Vec<Progress>,
         hook: NftHook,
-        family: IpFamily,
-        iifname: &str,
-        oifname: &str,
-        rng: &mut Option<SeededRng>,
+        (iifname, oifname): (&str, &str),
     ) -> Vec<Progress> {
-        let chains = self.index.base_chains(hook, family);
+        let chains = self.index.base_chains(hook, run.family);
         let walker = Walker {
             index: &self.index,
             hook: sim_hook(hook),
@@ -197,6 +176,8 @@ impl<'a> Tracer<'a> {
                 iifname: iifname.to_owned(),
                 oifname: oifname.to_owned(),
             },
+            paths: &run.paths,
+            steps: &run.steps,
         };
         let mut current = paths;
         for chain in chains {
@@ -204,7 +185,7 @@ impl<'a> Tracer<'a> {
             for p in current {
                 match p {
                     Progress::Going(state) => {
-                        for (state, end) in walker.run(state, chain, rng) {
+                        for (state, end) in walker.run(state, chain, &mut run.rng) {
                             next.push(match end {
                                 ChainEnd::Continue => Progress::Going(state),
                                 ChainEnd::Drop => Progress::Ended(state, Verdict::Drop),
@@ -219,6 +200,15 @@ impl<'a> Tracer<'a> {
         }
         current
     }
+}
+
+/// The state of one trace shared by its hooks: the packet family, how many paths exist, and
+/// the seeded generator (none when following every branch).
+struct Run {
+    family: IpFamily,
+    paths: Cell<usize>,
+    steps: Cell<usize>,
+    rng: Option<SeededRng>,
 }
 
 fn finish(progress: Progress) -> TracePath {
@@ -252,11 +242,14 @@ mod tests {
     use crate::model::Admission;
     use crate::sim::{Action, PacketProtocol};
 
-    const SETTINGS: &str = include_str!("../../tests/data/oracle/nftables/overall-nftables-rules/settings.yaml");
+    const SETTINGS: &str =
+        include_str!("../../tests/data/oracle/nftables/overall-nftables-rules/settings.yaml");
 
     fn build(input: &str) -> (Ruleset, ProxySettings) {
-        let (cluster, _) = crate::model::build::build(&crate::manifest::parse(input), Admission::AsGiven);
-        let settings = crate::settings::parse_settings_file(SETTINGS).0.resolve(&cluster, &mut Vec::new());
+        let (cluster, _) =
+            crate::model::build::build(&crate::manifest::parse(input), Admission::AsGiven);
+        let settings =
+            crate::settings::parse_settings_file(SETTINGS).0.resolve(&cluster, &mut Vec::new());
         (nftables::build(&crate::proxy::plan(&cluster, &settings)), settings)
     }
 
@@ -275,21 +268,38 @@ mod tests {
     #[test]
     fn ping_to_a_cluster_ip_is_rejected_by_cluster_ips_check() {
         let (r, s) = overall();
-        let t = run(&r, &s, packet("10.0.0.2", "172.30.0.41", PacketProtocol::Icmp, None), Choices::AllBranches);
+        let t = run(
+            &r,
+            &s,
+            packet("10.0.0.2", "172.30.0.41", PacketProtocol::Icmp, None),
+            Choices::AllBranches,
+        );
         assert_eq!(t.flow_output(), "REJECT");
         let last = t.paths[0].steps.last().unwrap();
         assert_eq!((last.hook, last.chain.as_str()), (Hook::Forward, "cluster-ips-check"));
-        assert_eq!(last.rule, "ip daddr @cluster-ips reject comment \"Reject traffic to invalid ports of ClusterIPs\"");
+        assert_eq!(
+            last.rule,
+            "ip daddr @cluster-ips reject comment \"Reject traffic to invalid ports of ClusterIPs\""
+        );
         assert_eq!(last.action, Some(Action::Reject));
     }
 
     #[test]
     fn a_service_without_endpoints_rejects_through_the_no_endpoint_map() {
         let (r, s) = overall();
-        let t = run(&r, &s, packet("10.0.0.2", "172.30.0.46", PacketProtocol::Tcp, Some(80)), Choices::AllBranches);
+        let t = run(
+            &r,
+            &s,
+            packet("10.0.0.2", "172.30.0.46", PacketProtocol::Tcp, Some(80)),
+            Choices::AllBranches,
+        );
         assert_eq!(t.flow_output(), "REJECT");
-        let chains: Vec<&str> = t.paths[0].steps.iter().filter(|s| s.matched).map(|s| s.chain.as_str()).collect();
-        assert!(chains.ends_with(&["filter-forward", "service-endpoints-check", "reject-chain"]), "{chains:?}");
+        let chains: Vec<&str> =
+            t.paths[0].steps.iter().filter(|s| s.matched).map(|s| s.chain.as_str()).collect();
+        assert!(
+            chains.ends_with(&["filter-forward", "service-endpoints-check", "reject-chain"]),
+            "{chains:?}"
+        );
     }
 
     #[test]
@@ -297,12 +307,22 @@ mod tests {
         // svc2 has eTP=Local and no local endpoint: external traffic to its NodePort is dropped
         // by `nodeport-endpoints-check`, which only the input hook runs.
         let (r, s) = overall();
-        let t = run(&r, &s, packet("203.0.113.9", "192.168.0.2", PacketProtocol::Tcp, Some(3001)), Choices::AllBranches);
+        let t = run(
+            &r,
+            &s,
+            packet("203.0.113.9", "192.168.0.2", PacketProtocol::Tcp, Some(3001)),
+            Choices::AllBranches,
+        );
         assert_eq!(t.flow_output(), "DROP");
         let last = t.paths[0].steps.last().unwrap();
         assert_eq!((last.hook, last.chain.as_str()), (Hook::Input, "nodeport-endpoints-check"));
         // From the node itself it is masqueraded and short-circuited to every endpoint.
-        let t = run(&r, &s, packet("192.168.0.2", "192.168.0.2", PacketProtocol::Tcp, Some(3001)), Choices::AllBranches);
+        let t = run(
+            &r,
+            &s,
+            packet("192.168.0.2", "192.168.0.2", PacketProtocol::Tcp, Some(3001)),
+            Choices::AllBranches,
+        );
         assert_eq!(t.entry, Entry::Local);
         assert_eq!(t.flow_output(), "10.180.0.2:80");
         assert!(t.masquerade());
@@ -312,12 +332,21 @@ mod tests {
     #[test]
     fn masquerade_happens_in_postrouting_and_clears_the_mark() {
         let (r, s) = overall();
-        let t = run(&r, &s, packet("203.0.113.9", "172.30.0.44", PacketProtocol::Tcp, Some(80)), Choices::AllBranches);
+        let t = run(
+            &r,
+            &s,
+            packet("203.0.113.9", "172.30.0.44", PacketProtocol::Tcp, Some(80)),
+            Choices::AllBranches,
+        );
         assert_eq!(t.paths.len(), 2);
         for path in &t.paths {
             assert!(path.masquerade);
             assert_eq!(path.packet_out.mark, 0);
-            let masq = path.steps.iter().find(|s| matches!(s.action, Some(Action::Masquerade { .. }))).unwrap();
+            let masq = path
+                .steps
+                .iter()
+                .find(|s| matches!(s.action, Some(Action::Masquerade { .. })))
+                .unwrap();
             assert_eq!((masq.hook, masq.chain.as_str()), (Hook::Postrouting, "masquerading"));
             assert!((path.probability - 0.5).abs() < 1e-9);
         }
@@ -352,7 +381,9 @@ mod tests {
         set.elements.push(Element::key(vec![Value::Addr(p.src)]));
         let t = run(&r, &s, p, Choices::AllBranches);
         assert_eq!(t.flow_output(), "10.180.0.3:80");
-        assert!(t.paths[0].steps.iter().any(|s| s.rule.starts_with("ip saddr @affinity-") && s.matched));
+        assert!(
+            t.paths[0].steps.iter().any(|s| s.rule.starts_with("ip saddr @affinity-") && s.matched)
+        );
         assert!(!t.paths[0].steps.iter().any(|s| s.rule.starts_with("numgen")));
     }
 
@@ -361,23 +392,45 @@ mod tests {
         let text = "table ip t {\n\tchain pre {\n\t\ttype filter hook prerouting priority filter; policy accept;\n\t\tjump a\n\t\tip saddr 1.1.1.1 drop\n\t}\n\n\tchain a {\n\t\tgoto b\n\t\tmeta mark set 0x00000001\n\t}\n\n\tchain b {\n\t\tmeta mark set meta mark | 0x00000002\n\t}\n}\n";
         let r = nftables::parse_list(text).unwrap();
         let (_, s) = overall();
-        let t = run(&r, &s, packet("1.1.1.1", "10.9.9.9", PacketProtocol::Tcp, Some(80)), Choices::AllBranches);
+        let t = run(
+            &r,
+            &s,
+            packet("1.1.1.1", "10.9.9.9", PacketProtocol::Tcp, Some(80)),
+            Choices::AllBranches,
+        );
         assert_eq!(t.flow_output(), "DROP");
         assert_eq!(t.paths[0].packet_out.mark, 2);
-        let visited: Vec<(&str, Option<usize>)> = t.paths[0].steps.iter().map(|s| (s.chain.as_str(), s.rule_index)).collect();
-        assert_eq!(visited, [("pre", Some(0)), ("a", Some(0)), ("b", Some(0)), ("b", None), ("pre", Some(1))]);
+        let visited: Vec<(&str, Option<usize>)> =
+            t.paths[0].steps.iter().map(|s| (s.chain.as_str(), s.rule_index)).collect();
+        assert_eq!(
+            visited,
+            [("pre", Some(0)), ("a", Some(0)), ("b", Some(0)), ("b", None), ("pre", Some(1))]
+        );
     }
 
     #[test]
     fn ipv6_node_ports_dnat_to_bracketed_endpoints() {
         let input = include_str!("../../tests/data/oracle/nftables/node-ports-ipv6/input.yaml");
-        let settings_text = include_str!("../../tests/data/oracle/nftables/node-ports-ipv6/settings.yaml");
-        let (cluster, _) = crate::model::build::build(&crate::manifest::parse(input), Admission::AsGiven);
-        let s = crate::settings::parse_settings_file(settings_text).0.resolve(&cluster, &mut Vec::new());
+        let settings_text =
+            include_str!("../../tests/data/oracle/nftables/node-ports-ipv6/settings.yaml");
+        let (cluster, _) =
+            crate::model::build::build(&crate::manifest::parse(input), Admission::AsGiven);
+        let s = crate::settings::parse_settings_file(settings_text)
+            .0
+            .resolve(&cluster, &mut Vec::new());
         let r = nftables::build(&crate::proxy::plan(&cluster, &s));
-        let t = run(&r, &s, packet("2600:5200::1", "2001:db8::1", PacketProtocol::Tcp, Some(3001)), Choices::AllBranches);
+        let t = run(
+            &r,
+            &s,
+            packet("2600:5200::1", "2001:db8::1", PacketProtocol::Tcp, Some(3001)),
+            Choices::AllBranches,
+        );
         assert_eq!(t.flow_output(), "[fd00:10:180::1]:80, [fd00:10:180::2:1]:80");
-        let dnat = t.paths[0].steps.iter().find(|s| matches!(s.action, Some(Action::Dnat { .. }))).unwrap();
+        let dnat = t.paths[0]
+            .steps
+            .iter()
+            .find(|s| matches!(s.action, Some(Action::Dnat { .. })))
+            .unwrap();
         assert_eq!(dnat.rule, "meta l4proto tcp dnat to [fd00:10:180::1]:80");
     }
 }

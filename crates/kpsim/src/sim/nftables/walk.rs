@@ -5,6 +5,7 @@
 //!
 //! Which base chains run in which order (hooks, priorities, routing) is `sim::nftables`'.
 
+use std::cell::Cell;
 use std::net::IpAddr;
 
 use super::eval::{Context, eval_match, lookup_verdict, select};
@@ -14,6 +15,20 @@ use crate::backend::nftables::{
 };
 use crate::sim::trace::SeededRng;
 use crate::sim::{Action, Hook, Packet, Step};
+
+/// How deep jumps and gotos may nest before a path is cut as a loop (a chain of `goto`s does
+/// not grow the jump stack). The kernel rejects looping rulesets at load time, so only
+/// hand-written ones get here.
+const MAX_DEPTH: usize = 64;
+
+/// The kernel's jump stack (`NFT_JUMP_STACK_SIZE`): deeper `jump`s cannot be loaded.
+const JUMP_STACK: usize = 16;
+
+/// Bounds that keep a hand-written ruleset from exploding a trace: steps recorded over all
+/// paths of one trace (a path is cut when they run out), and paths followed (further random
+/// branches are not forked).
+const MAX_STEPS: usize = 200_000;
+const MAX_PATHS: usize = 4096;
 
 /// One way through the rules so far.
 #[derive(Debug, Clone)]
@@ -70,6 +85,9 @@ pub(crate) struct Walker<'i, 'a> {
     pub(crate) index: &'i RulesetIndex<'a>,
     pub(crate) hook: Hook,
     pub(crate) ctx: Context<'a>,
+    /// Paths and steps of the whole trace so far (shared by the walkers of every hook).
+    pub(crate) paths: &'i Cell<usize>,
+    pub(crate) steps: &'i Cell<usize>,
 }
 
 fn verdict_action(v: &NftVerdict) -> Option<Action> {
@@ -96,6 +114,12 @@ impl Walker<'_, '_> {
         let mut work = vec![Frame { state, chain: start, rule: 0, depth: 0, stack: Vec::new() }];
         while let Some(mut frame) = work.pop() {
             loop {
+                if self.steps.get() >= MAX_STEPS {
+                    let why = format!("more than {MAX_STEPS} steps in this trace: path cut");
+                    self.step(&mut frame, None, "drop".to_owned(), true, why, Some(Action::Drop));
+                    done.push((frame.state, ChainEnd::Drop));
+                    break;
+                }
                 let table = self.index.table(frame.chain.0);
                 let chain = &table.chains[frame.chain.1];
                 let Some(rule) = chain.rules.get(frame.rule) else {
@@ -141,7 +165,14 @@ impl Walker<'_, '_> {
                 let text = rule.list_text();
                 let index = frame.rule;
                 match flow {
-                    Flow::Fork(branches) => {
+                    Flow::Fork(mut branches) => {
+                        let room = MAX_PATHS.saturating_sub(self.paths.get()).max(1);
+                        if branches.len() > room {
+                            branches.truncate(room);
+                        }
+                        self.paths.set(self.paths.get() + branches.len() - 1);
+                        let copied = frame.state.steps.len() * (branches.len() - 1);
+                        self.steps.set(self.steps.get() + copied);
                         // Later branches are pushed first so branch 0 is walked first.
                         for (k, n, verdict) in branches.into_iter().rev() {
                             let mut branch = Frame {
@@ -198,6 +229,7 @@ impl Walker<'_, '_> {
         action: Option<Action>,
     ) {
         let table = self.index.table(frame.chain.0);
+        self.steps.set(self.steps.get() + 1);
         frame.state.steps.push(Step {
             hook: self.hook,
             table: table.qualified_name(),
@@ -240,6 +272,14 @@ impl Walker<'_, '_> {
                 }
             },
             NftVerdict::Jump(name) | NftVerdict::Goto(name) => {
+                let too_deep = frame.depth >= MAX_DEPTH
+                    || (matches!(verdict, NftVerdict::Jump(_)) && frame.stack.len() >= JUMP_STACK);
+                if too_deep {
+                    let why =
+                        "jumps nested too deep: a loop (the kernel refuses to load one)".to_owned();
+                    self.step(frame, None, verdict.to_string(), true, why, Some(Action::Drop));
+                    return Some(ChainEnd::Drop);
+                }
                 match self.index.chain(frame.chain.0, name) {
                     Some(target) => {
                         if matches!(verdict, NftVerdict::Jump(_)) {
