@@ -19,10 +19,8 @@
 //!
 //! ```
 //! use kpsim::sim::{Choices, Entry, Packet, PacketProtocol};
-//! let dir = "../../tests/data/oracle/nftables/cluster-ip-general";
 //! let input = include_str!("../../tests/data/oracle/nftables/cluster-ip-general/input.yaml");
 //! let settings = include_str!("../../tests/data/oracle/nftables/cluster-ip-general/settings.yaml");
-//! # let _ = dir;
 //! let (cluster, _) = kpsim::model::build::build(&kpsim::manifest::parse(input), kpsim::model::Admission::AsGiven);
 //! let settings = kpsim::settings::parse_settings_file(settings).0.resolve(&cluster, &mut Vec::new());
 //! let ruleset = kpsim::backend::nftables::build(&kpsim::proxy::plan(&cluster, &settings));

@@ -131,7 +131,7 @@ fn anonymous_set(set: &AnonSet, is_mark: bool) -> Operand {
         merge_intervals(&set.elements)
     } else {
         let mut values: Vec<Value> = set.elements.iter().map(|v| plain(v, is_mark)).collect();
-        values.sort_by(|a, b| value_bytes(a).cmp(&value_bytes(b)));
+        values.sort_by_key(value_bytes);
         values
     };
     Operand::Set(AnonSet { elements, separator: Separator::Spaced })
@@ -177,7 +177,7 @@ fn merge_intervals(values: &[Value]) -> Vec<Value> {
     if intervals.len() != values.len() {
         // Not all addresses: keep them as given, sorted.
         let mut out = values.to_vec();
-        out.sort_by(|a, b| value_bytes(a).cmp(&value_bytes(b)));
+        out.sort_by_key(value_bytes);
         return out;
     }
     intervals.sort();

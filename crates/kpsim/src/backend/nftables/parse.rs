@@ -363,7 +363,7 @@ impl<'t> Parser<'t> {
                     let line = tok.line;
                     let tokens = self.rest_of_line();
                     let raw = self.line_text(line);
-                    let rule = rule::rule(tokens, raw, line, table.family)?;
+                    let rule = rule::rule(tokens, raw, line)?;
                     for name in rule::set_refs(&rule) {
                         if table.set(name).is_none() && table.map(name).is_none() {
                             return Err(ParseError {

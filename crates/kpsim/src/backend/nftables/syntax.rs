@@ -296,7 +296,7 @@ pub(crate) fn rule(out: &mut String, r: &Rule, style: Style) {
 
 /// A duration: `10800s` in the transaction, nft's `3h` / `1d1h1m1s` / `59s988ms` in the list.
 pub(crate) fn duration(out: &mut String, ms: u64, style: Style) {
-    if style == Style::Transaction && ms % 1000 == 0 {
+    if style == Style::Transaction && ms.is_multiple_of(1000) {
         let _ = write!(out, "{}s", ms / 1000);
         return;
     }

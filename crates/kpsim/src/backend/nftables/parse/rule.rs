@@ -72,13 +72,7 @@ impl<'t> Cursor<'t> {
 }
 
 /// One rule line. Anything outside the model's vocabulary keeps the line's text verbatim.
-pub(crate) fn rule(
-    tokens: &[Token],
-    raw: &str,
-    line: usize,
-    family: crate::backend::nftables::Family,
-) -> Result<Rule, ParseError> {
-    let _ = family;
+pub(crate) fn rule(tokens: &[Token], raw: &str, line: usize) -> Result<Rule, ParseError> {
     let n = tokens.len();
     let (body, comment) = match tokens {
         [.., Token { kind: TokenKind::Word(w), .. }, Token { kind: TokenKind::Str(c), .. }]
@@ -331,10 +325,10 @@ fn relational(c: &mut Cursor<'_>, left: Vec<Selector>) -> Parsed<Match> {
 
 /// `a . b . c` at the start of `toks`, each value typed by `typed(i, token)`; returns the
 /// values and the tokens after them.
-fn key_values<'t>(
-    toks: &'t [Token],
+fn key_values(
+    toks: &[Token],
     typed: impl Fn(usize, &Token) -> Parsed<Value>,
-) -> Parsed<(Vec<Value>, &'t [Token])> {
+) -> Parsed<(Vec<Value>, &[Token])> {
     let mut values = Vec::new();
     let mut i = 0;
     loop {
