@@ -21,6 +21,13 @@
 //! assert!(tx.starts_with("add table ip kube-proxy { comment \"rules for kube-proxy\" ; }\n"));
 //! assert!(tx.contains("add rule ip kube-proxy mark-for-masquerade mark set mark or 0x4000\n"));
 //! assert!(tx.contains("add element ip kube-proxy service-ips { 172.30.0.41 . tcp . 80 : goto service-ULMVA6XW-ns1/svc1/tcp/p80 }\n"));
+//!
+//! // What `nft list table ip kube-proxy` shows once that is loaded, and reading it back.
+//! let list = ruleset.list_view().to_string();
+//! assert!(list.contains("\t\tmeta mark set meta mark | 0x00004000\n"));
+//! assert!(list.contains("\t\ttype filter hook prerouting priority dstnat - 10; policy accept;\n"));
+//! let parsed = kpsim::backend::nftables::parse_list(&list).unwrap();
+//! assert_eq!(parsed, ruleset.as_loaded());
 //! ```
 //!
 //! Not here: tracing packets through a ruleset (`sim::nftables`).
