@@ -9,6 +9,10 @@
 //!   postrouting, and input when the destination is local (prerouting is not consulted
 //!   again: the connection's NAT is already decided).
 //!
+//! A path counts as masqueraded ([`TracePath::masquerade`]) when a rule set the masquerade
+//! mark of the settings on it, as in the reference tests; the `masquerade` statement itself
+//! shows as an [`Action::Masquerade`](crate::sim::Action::Masquerade) step in postrouting.
+//!
 //! Every traced packet is the first of a new connection (`ct state new`). `fib … type local`
 //! is true for the node's addresses (every `nodeInterfaces` address, and loopback).
 //! Session-affinity sets are empty unless the ruleset (parsed from a live node) holds

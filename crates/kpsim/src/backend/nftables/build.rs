@@ -7,6 +7,7 @@
 //! `cluster-ips-check` drop of unallocated ClusterIPs, and the local-traffic detector's
 //! nftables spelling. Rendering is not done here.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use super::ruleset::{
@@ -96,6 +97,11 @@ struct Builder<'a> {
     family: IpFamily,
     table: Table,
     detector: Option<(Match, Match)>,
+    /// Chain name → index in `table.chains` (a table holds one chain per endpoint).
+    chains: BTreeMap<String, usize>,
+    /// Set or map name → (is a map, index), and the keys each already holds.
+    collections: BTreeMap<String, (bool, usize)>,
+    keys: BTreeSet<(String, Vec<Value>)>,
 }
 
 fn rule(statements: Vec<Statement>) -> Rule {
@@ -118,7 +124,15 @@ impl<'a> Builder<'a> {
     fn new(settings: &'a ProxySettings) -> Builder<'a> {
         let mut table = Table::new(Family::for_ip_family(settings.family), names::TABLE);
         table.comment = Some("rules for kube-proxy".to_owned());
-        Builder { settings, family: settings.family, table, detector: detector(settings) }
+        Builder {
+            settings,
+            family: settings.family,
+            table,
+            detector: detector(settings),
+            chains: BTreeMap::new(),
+            collections: BTreeMap::new(),
+            keys: BTreeSet::new(),
+        }
     }
 
     fn addr(&self, field: AddrField) -> Selector {
@@ -135,11 +149,13 @@ impl<'a> Builder<'a> {
     }
 
     fn chain_mut(&mut self, name: &str) -> &mut Chain {
-        let index = match self.table.chains.iter().position(|c| c.name == name) {
-            Some(i) => i,
+        let index = match self.chains.get(name) {
+            Some(&i) => i,
             None => {
                 self.table.chains.push(Chain::regular(name));
-                self.table.chains.len() - 1
+                let i = self.table.chains.len() - 1;
+                self.chains.insert(name.to_owned(), i);
+                i
             }
         };
         &mut self.table.chains[index]
@@ -154,26 +170,27 @@ impl<'a> Builder<'a> {
         self.chain_mut(name).base = Some(base);
     }
 
-    fn set_mut(&mut self, name: &str) -> Option<&mut Set> {
-        self.table.sets.iter_mut().find(|s| s.name == name)
+    fn push_set(&mut self, set: Set) {
+        self.collections.insert(set.name.clone(), (false, self.table.sets.len()));
+        self.table.sets.push(set);
     }
 
-    fn map_mut(&mut self, name: &str) -> Option<&mut Map> {
-        self.table.maps.iter_mut().find(|m| m.name == name)
+    fn push_map(&mut self, map: Map) {
+        self.collections.insert(map.name.clone(), (true, self.table.maps.len()));
+        self.table.maps.push(map);
     }
 
     /// Adds an element unless one with the same key is there (several ports of a Service
     /// share its ClusterIP; the kernel keeps one element per key).
     fn add_element(&mut self, set: &str, element: Element) {
-        let elements = match self.set_mut(set) {
-            Some(s) => &mut s.elements,
-            None => match self.map_mut(set) {
-                Some(m) => &mut m.elements,
-                None => return,
-            },
-        };
-        if !elements.iter().any(|e| e.key == element.key) {
-            elements.push(element);
+        let Some(&(is_map, index)) = self.collections.get(set) else { return };
+        if !self.keys.insert((set.to_owned(), element.key.clone())) {
+            return;
+        }
+        if is_map {
+            self.table.maps[index].elements.push(element);
+        } else {
+            self.table.sets[index].elements.push(element);
         }
     }
 
@@ -187,12 +204,14 @@ impl<'a> Builder<'a> {
 
         let mut cluster_ips = Set::new(CLUSTER_IPS, vec![addr.clone()]);
         cluster_ips.comment = Some("Active ClusterIPs".to_owned());
-        self.table.sets.push(cluster_ips);
+        self.push_set(cluster_ips);
         if let NodePortAddresses::Specific(ips) = &node_ports {
             let mut set = Set::new(NODEPORT_IPS, vec![addr.clone()]);
             set.comment = Some("IPs that accept NodePort traffic".to_owned());
-            set.elements = ips.iter().map(|ip| Element::key(vec![Value::Addr(*ip)])).collect();
-            self.table.sets.push(set);
+            self.push_set(set);
+            for ip in ips {
+                self.add_element(NODEPORT_IPS, Element::key(vec![Value::Addr(*ip)]));
+            }
         }
         let maps = [
             (
@@ -216,7 +235,7 @@ impl<'a> Builder<'a> {
         for (name, key, comment) in maps {
             let mut map = Map::new(name, key.clone(), DataType::Verdict);
             map.comment = Some(comment.to_owned());
-            self.table.maps.push(map);
+            self.push_map(map);
         }
 
         // Chain declarations, in the order kube-proxy's tests write them.
@@ -563,7 +582,7 @@ impl<'a> Builder<'a> {
                 );
                 set.flags = vec![SetFlag::Dynamic, SetFlag::Timeout];
                 set.timeout_ms = Some(u64::from(timeout) * 1000);
-                self.table.sets.push(set);
+                self.push_set(set);
             }
         }
         // 5. Endpoint dispatch in the cluster and local chains.

@@ -15,6 +15,7 @@
 //!   `size 65535`.
 
 use std::cmp::Ordering;
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::ruleset::{
@@ -46,7 +47,7 @@ impl Rule {
 
 fn table(t: &Table) -> Table {
     let mut out = t.clone();
-    let updated: Vec<&str> = t
+    let updated: BTreeSet<&str> = t
         .chains
         .iter()
         .flat_map(|c| &c.rules)

@@ -36,6 +36,7 @@ pub(crate) struct PathState {
     pub(crate) packet: Packet,
     pub(crate) steps: Vec<Step>,
     pub(crate) probability: f64,
+    /// Marked for masquerade (or masqueraded) somewhere on the path.
     pub(crate) masquerade: bool,
     pub(crate) dnat: Option<(IpAddr, Option<u16>)>,
     /// An explicit `accept` decided somewhere.
@@ -368,6 +369,11 @@ impl Walker<'_, '_> {
                         MarkUpdate::Set(v) => v.value,
                     };
                     why.push(format!("mark is now 0x{:08x}", *mark));
+                    // Marked for masquerade (what `Trace::masquerade` reports), whether or not
+                    // a postrouting hook later acts on it.
+                    if *mark & self.ctx.settings.masquerade_mark_value() != 0 {
+                        state.masquerade = true;
+                    }
                     action = Some(Action::Mark { mark: *mark });
                 }
                 Statement::Dnat { addr, port } => {
