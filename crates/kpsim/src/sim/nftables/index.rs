@@ -58,13 +58,21 @@ pub(crate) struct RulesetIndex<'a> {
     pub(crate) ruleset: &'a Ruleset,
     chains: Vec<BTreeMap<&'a str, usize>>,
     sets: Vec<BTreeMap<&'a str, ElementIndex<'a>>>,
+    /// Every base chain: (hook, priority, chain), by priority.
+    base: Vec<(Hook, i32, ChainRef)>,
 }
 
 impl<'a> RulesetIndex<'a> {
     pub(crate) fn new(ruleset: &'a Ruleset) -> RulesetIndex<'a> {
         let mut chains = Vec::new();
         let mut sets = Vec::new();
-        for table in &ruleset.tables {
+        let mut base = Vec::new();
+        for (t, table) in ruleset.tables.iter().enumerate() {
+            for (c, chain) in table.chains.iter().enumerate() {
+                if let Some(b) = chain.base {
+                    base.push((b.hook, b.priority, (t, c)));
+                }
+            }
             chains
                 .push(table.chains.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect());
             let mut by_name = BTreeMap::new();
@@ -76,7 +84,8 @@ impl<'a> RulesetIndex<'a> {
             }
             sets.push(by_name);
         }
-        RulesetIndex { ruleset, chains, sets }
+        base.sort_by_key(|(_, prio, _)| *prio);
+        RulesetIndex { ruleset, chains, sets, base }
     }
 
     pub(crate) fn table(&self, t: usize) -> &'a Table {
@@ -94,18 +103,10 @@ impl<'a> RulesetIndex<'a> {
     /// The base chains on `hook` of tables that see `family`'s packets, by priority (ties in
     /// table and chain order).
     pub(crate) fn base_chains(&self, hook: Hook, family: crate::net::IpFamily) -> Vec<ChainRef> {
-        let mut out: Vec<(i32, ChainRef)> = Vec::new();
-        for (t, table) in self.ruleset.tables.iter().enumerate() {
-            if !table.family.sees(family) {
-                continue;
-            }
-            for (c, chain) in table.chains.iter().enumerate() {
-                if let Some(base) = chain.base.filter(|b| b.hook == hook) {
-                    out.push((base.priority, (t, c)));
-                }
-            }
-        }
-        out.sort_by_key(|(prio, _)| *prio);
-        out.into_iter().map(|(_, r)| r).collect()
+        self.base
+            .iter()
+            .filter(|(h, _, (t, _))| *h == hook && self.ruleset.tables[*t].family.sees(family))
+            .map(|(_, _, r)| *r)
+            .collect()
     }
 }
