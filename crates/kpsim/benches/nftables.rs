@@ -33,7 +33,7 @@ fn manifests() -> String {
             let _ = writeln!(
                 out,
                 "- {{addresses: [10.{}.{hi}.{}], nodeName: node-{e}}}",
-                100 + e,
+                128 + e, // pod IPs outside the ServiceCIDR 10.96.0.0/12
                 lo + 1
             );
         }

@@ -398,6 +398,9 @@ impl Walker<'_, '_> {
                 }
                 Statement::Counter { .. } => {}
                 Statement::Verdict(v) => {
+                    if why.is_empty() {
+                        why.push("unconditional".to_owned());
+                    }
                     return (true, why.join("; "), action, Flow::Verdict(v.clone()));
                 }
                 Statement::Unsupported(text) => {
