@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::Categorized;
 use crate::model::{
-    AddressType, Cluster, ClusterIp, IpMode, NamespacedName, Service, ServiceType, SessionAffinity,
-    TargetRef, TrafficPolicy,
+    AddressType, Admission, Cluster, ClusterIp, IpMode, NamespacedName, Origin, Service,
+    ServiceType, SessionAffinity, TargetRef, TrafficPolicy,
 };
 use crate::net::{Cidr, IpFamily, Protocol, join_host_port};
 use crate::settings::ProxySettings;
@@ -185,7 +185,12 @@ pub fn service_ports(cluster: &Cluster, settings: &ProxySettings) -> Vec<Service
             .copied()
             .filter(|c| c.family() == family)
             .collect();
-        let external_policy_local = svc.externally_accessible_by_type()
+        // Taken as given, an absent `type` is Go's empty string, which the API helper
+        // kube-proxy uses never counts as externally accessible (spec §1).
+        let type_unset =
+            cluster.admission != Admission::Cluster && svc.service_type.origin == Origin::Defaulted;
+        let external_policy_local = !type_unset
+            && svc.externally_accessible_by_type()
             && svc.external_traffic_policy.value == TrafficPolicy::Local;
         let health_check_node_port = (svc.service_type.value == ServiceType::LoadBalancer
             && external_policy_local)
