@@ -63,8 +63,13 @@ pub struct LoadedNode {
     pub had_errors: bool,
 }
 
-/// Reads settings for the manifests in `input` (errors are printed to stderr).
-pub fn load_node(args: &NodeArgs, input: &Input) -> Result<LoadedNode, CliError> {
+/// Reads settings for the manifests in `input` (errors are printed to stderr). `family` is
+/// the family to simulate when neither a settings file nor the cluster says.
+pub fn load_node(
+    args: &NodeArgs,
+    input: &Input,
+    family: Option<IpFamily>,
+) -> Result<LoadedNode, CliError> {
     let manifests = kpsim::manifest::parse(&input.text);
     let mut had_errors = input.report(&manifests.diagnostics);
     let (cluster, diagnostics) = kpsim::model::build::build(&manifests, Admission::Auto);
@@ -82,6 +87,9 @@ pub fn load_node(args: &NodeArgs, input: &Input) -> Result<LoadedNode, CliError>
             }
             if let Some(mode) = args.mode {
                 file.mode = Some(mode_of(mode));
+            }
+            if file.ip_family.is_none() {
+                file.ip_family = family;
             }
             let mut diagnostics = Vec::new();
             let settings = file.resolve(&cluster, &mut diagnostics);
@@ -101,7 +109,8 @@ pub fn load_node(args: &NodeArgs, input: &Input) -> Result<LoadedNode, CliError>
                     names.join(", ")
                 )));
             }
-            let family = cluster.ip_families().first().copied().unwrap_or(IpFamily::V4);
+            let family =
+                family.or_else(|| cluster.ip_families().first().copied()).unwrap_or(IpFamily::V4);
             let mode = args.mode.map(mode_of).unwrap_or(Mode::Iptables);
             ProxySettings::for_node(&cluster, &node, mode, family)
         }
@@ -126,7 +135,7 @@ pub fn require_iptables(settings: &ProxySettings) -> Result<(), CliError> {
 
 pub fn run(args: &Args) -> Result<Outcome, CliError> {
     let input = Input::read(&args.files)?;
-    let node = load_node(&args.node, &input)?;
+    let node = load_node(&args.node, &input, None)?;
     require_iptables(&node.settings)?;
     let plan = kpsim::proxy::plan(&node.cluster, &node.settings);
     let ruleset = iptables::build(&plan);
