@@ -27,8 +27,10 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 impl Netns {
     fn new() -> Netns {
-        let name = format!("kpsim-test-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
-        let ok = Command::new("ip").args(["netns", "add", &name]).status().is_ok_and(|s| s.success());
+        let name =
+            format!("kpsim-test-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        let ok =
+            Command::new("ip").args(["netns", "add", &name]).status().is_ok_and(|s| s.success());
         assert!(ok, "ip netns add {name} failed");
         Netns(name)
     }
@@ -109,7 +111,11 @@ fn cases() -> Vec<(String, ProxySettings, Ruleset)> {
     collect(&data().join("oracle/iptables"), &mut dirs);
     for dir in dirs {
         let input = dir.join("input.yaml");
-        let case = if dir.join("settings.yaml").is_file() { dir.clone() } else { dir.parent().unwrap_or(&dir).to_path_buf() };
+        let case = if dir.join("settings.yaml").is_file() {
+            dir.clone()
+        } else {
+            dir.parent().unwrap_or(&dir).to_path_buf()
+        };
         let settings_text = std::fs::read_to_string(case.join("settings.yaml")).unwrap_or_default();
         let text = std::fs::read_to_string(&input).unwrap_or_default();
         let m = kpsim::manifest::parse(&text);
@@ -204,7 +210,8 @@ fn round_trip(name: &str, settings: &ProxySettings, ruleset: &Ruleset) -> Result
     if !ok {
         return Err(format!("{name}: {restore_tool} --test rejected the rules: {err}\n{restore}"));
     }
-    let (ok, _, err) = ns.run(restore_tool, &["--noflush".into(), "--counters".into()], Some(&restore));
+    let (ok, _, err) =
+        ns.run(restore_tool, &["--noflush".into(), "--counters".into()], Some(&restore));
     if !ok {
         return Err(format!("{name}: {restore_tool} failed: {err}\n{restore}"));
     }
@@ -212,7 +219,8 @@ fn round_trip(name: &str, settings: &ProxySettings, ruleset: &Ruleset) -> Result
     if !ok {
         return Err(format!("{name}: {save_tool} failed: {err}"));
     }
-    let real: String = saved.lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect();
+    let real: String =
+        saved.lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect();
     let ours = ruleset.save().to_string();
     if real != ours {
         let diff: Vec<String> = real
@@ -222,7 +230,10 @@ fn round_trip(name: &str, settings: &ProxySettings, ruleset: &Ruleset) -> Result
             .take(5)
             .map(|(a, b)| format!("  kernel: {a}\n  kpsim:  {b}"))
             .collect();
-        return Err(format!("{name}: save rendering differs from the kernel's\n{}\n--- kernel\n{real}--- kpsim\n{ours}", diff.join("\n")));
+        return Err(format!(
+            "{name}: save rendering differs from the kernel's\n{}\n--- kernel\n{real}--- kpsim\n{ours}",
+            diff.join("\n")
+        ));
     }
     Ok(())
 }
@@ -234,10 +245,11 @@ fn generated_rules_load_into_the_kernel_and_save_renders_what_iptables_save_prin
         return;
     }
     let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
-    let missing: Vec<&str> = ["ip", "iptables-restore", "iptables-save", "ip6tables-restore", "nfacct"]
-        .into_iter()
-        .filter(|p| !have(p))
-        .collect();
+    let missing: Vec<&str> =
+        ["ip", "iptables-restore", "iptables-save", "ip6tables-restore", "nfacct"]
+            .into_iter()
+            .filter(|p| !have(p))
+            .collect();
     assert!(
         root && missing.is_empty(),
         "the kernel round-trip test needs root and {missing:?}: run `cargo xtask test` (it installs \

@@ -90,6 +90,8 @@ const GENERIC: &[&str] = &[
     "--goto",
 ];
 
+const PORT_OPTIONS: &[&str] = &["--dport", "--destination-port", "--sport", "--source-port"];
+
 /// A cursor over a rule's words.
 struct Words<'a> {
     tokens: &'a [Token],
@@ -115,11 +117,12 @@ impl<'a> Words<'a> {
         self.next().ok_or_else(|| format!("`{option}` needs a value"))
     }
 
-    /// True when the next word (after an optional `!`) starts a generic clause.
+    /// True when the next word (after an optional `!`) starts a generic clause or a port
+    /// option (which ends an unknown module's options).
     fn at_generic(&self) -> bool {
         let first = self.peek();
         let w = if first == Some("!") { self.peek_at(1) } else { first };
-        w.is_some_and(|w| GENERIC.contains(&w))
+        w.is_some_and(|w| GENERIC.contains(&w) || PORT_OPTIONS.contains(&w))
     }
 
     /// Consumes `!` if it is followed by `option`s (a negated module option).

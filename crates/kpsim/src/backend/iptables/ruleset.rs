@@ -221,17 +221,12 @@ impl Ruleset {
     }
 }
 
-/// The restore text: for every table with anything to restore, `*table`, the declared
+/// The restore text: for every table, `*table`, the declared
 /// chains, the rules from the restore input (not the ones inserted with `iptables -I`),
 /// `-X` lines, `COMMIT`.
 impl fmt::Display for Ruleset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for table in &self.tables {
-            let restored =
-                |c: &&Chain| c.declared || c.rules.iter().any(|r| r.origin == RuleOrigin::Restore);
-            if !table.chains.iter().any(|c| restored(&c)) && table.deleted.is_empty() {
-                continue;
-            }
             writeln!(f, "*{}", table.name)?;
             for chain in table.chains.iter().filter(|c| c.declared) {
                 let policy = chain.policy.map(Policy::as_str).unwrap_or("-");

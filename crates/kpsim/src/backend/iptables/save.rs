@@ -243,6 +243,7 @@ impl fmt::Display for SaveRule<'_> {
                             let name = protocol
                                 .as_ref()
                                 .map(|p| p.1.clone())
+                                .filter(|p| matches!(p.as_str(), "tcp" | "udp" | "sctp"))
                                 .unwrap_or_else(|| "tcp".into());
                             modules.push(Module { name, options: String::new() });
                             port_module = Some(modules.len() - 1);

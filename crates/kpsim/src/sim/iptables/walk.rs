@@ -18,7 +18,10 @@ use super::matching::{Clause, View, clause};
 /// At most this many paths with all-branches (further random rules take their match branch).
 pub const MAX_PATHS: usize = 4096;
 /// At most this many rules evaluated on one path (guards against looping rulesets).
-pub const MAX_STEPS: usize = 20_000;
+pub const MAX_STEPS: usize = 10_000;
+/// At most this many rules evaluated by one trace over all its paths; past it, forks stop
+/// and the remaining paths end where they are, saying so.
+pub const TRACE_BUDGET: usize = 200_000;
 /// At most this many nested jumps (the kernel refuses deeper rulesets).
 pub const MAX_DEPTH: usize = 64;
 
@@ -128,9 +131,10 @@ pub fn walk(tracer: &Tracer<'_>, packet: Packet, entry: Entry, choices: Choices)
     };
     let mut pending = vec![start];
     let mut paths = Vec::new();
+    let mut budget = TRACE_BUDGET;
     while let Some(state) = pending.pop() {
         let forks_allowed = paths.len() + pending.len() < MAX_PATHS;
-        let (path, forks) = run(tracer, state, entry, rng.as_mut(), forks_allowed);
+        let (path, forks) = run(tracer, state, entry, rng.as_mut(), forks_allowed, &mut budget);
         paths.push(path);
         // Forks come outermost first; the stack runs the innermost (latest) next.
         pending.extend(forks);
@@ -173,6 +177,7 @@ fn run<'a>(
     entry: Entry,
     mut rng: Option<&mut SeededRng>,
     forks_allowed: bool,
+    budget: &mut usize,
 ) -> (TracePath, Vec<State<'a>>) {
     let mut forks: Vec<State<'a>> = Vec::new();
     loop {
@@ -235,6 +240,7 @@ fn run<'a>(
             st.steps.push(s);
         }
         st.evaluated += 1;
+        *budget -= 1;
         let rule = &chain.rules[i];
         let (view_in, view_out) = st
             .current
