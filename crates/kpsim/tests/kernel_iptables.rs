@@ -128,6 +128,28 @@ fn cases() -> Vec<(String, ProxySettings, Ruleset)> {
         let name = dir.strip_prefix(data()).unwrap_or(&dir).display().to_string();
         out.push((name, settings, iptables::build(&plan)));
     }
+    // The golden scenarios that come with settings.
+    let mut scenarios: Vec<PathBuf> = std::fs::read_dir(data().join("scenarios"))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.join("settings.yaml").is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    scenarios.sort();
+    for dir in scenarios {
+        let text = std::fs::read_to_string(dir.join("input.yaml")).unwrap_or_default();
+        let (cluster, _) =
+            kpsim::model::build::build(&kpsim::manifest::parse(&text), Admission::Auto);
+        let (file, _) = kpsim::settings::parse_settings_file(
+            &std::fs::read_to_string(dir.join("settings.yaml")).unwrap_or_default(),
+        );
+        let settings = file.resolve(&cluster, &mut Vec::new());
+        let plan = kpsim::proxy::plan(&cluster, &settings);
+        let name = dir.strip_prefix(data()).unwrap_or(&dir).display().to_string();
+        out.push((name, settings, iptables::build(&plan)));
+    }
     // The walkthrough example, on each of its nodes.
     let mut text = String::new();
     for f in ["examples/kube-proxy.yaml", "examples/minikube-3-nodes.yaml"] {
