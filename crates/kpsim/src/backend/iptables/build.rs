@@ -314,8 +314,8 @@ fn service_port_rules(rs: &mut Ruleset, plan: &ProxyPlan, sp: &ServicePortPlan, 
     } else {
         let c = format!("{name} has no local endpoints");
         (
-            (!has_internal).then(|| (c.clone(), Target::Drop)),
-            (!has_external).then(|| (c, Target::Drop)),
+            (!has_internal).then_some((c.clone(), Target::Drop)),
+            (!has_external).then_some((c, Target::Drop)),
         )
     };
 

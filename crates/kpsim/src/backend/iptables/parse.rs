@@ -460,10 +460,10 @@ pub fn parse(text: &str, family: IpFamily) -> (Ruleset, Vec<Diagnostic>) {
             continue;
         }
         // `--counters` prefix: `[packets:bytes] -A …`.
-        if line.starts_with('[') {
-            if let Some(end) = line.find(']') {
-                line = line[end + 1..].trim_start();
-            }
+        if line.starts_with('[')
+            && let Some(end) = line.find(']')
+        {
+            line = line[end + 1..].trim_start();
         }
         let mut error = |message: String| {
             diagnostics.push(
