@@ -52,7 +52,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function("build + render restore text", |b| {
         b.iter(|| iptables::build(black_box(&plan)).to_string())
     });
+    g.bench_function("build", |b| b.iter(|| iptables::build(black_box(&plan))));
     let ruleset = iptables::build(&plan);
+    g.bench_function("render restore text", |b| b.iter(|| black_box(&ruleset).to_string()));
     g.bench_function("render save text", |b| b.iter(|| black_box(&ruleset).save().to_string()));
     let node = NodeNetwork::from_settings(&settings);
     g.bench_function("index the ruleset for tracing", |b| {

@@ -122,8 +122,8 @@ fn render(text: &str) -> Ruleset {
 /// Lines of every KUBE-SVC/KUBE-SEP chain.
 fn endpoint_rules(rs: &Ruleset) -> Vec<String> {
     let nat = rs.table(TableName::Nat).expect("nat table");
-    nat.chains
-        .iter()
+    nat.chains()
+        .into_iter()
         .filter(|c| c.name.starts_with("KUBE-SVC-") || c.name.starts_with("KUBE-SEP-"))
         .flat_map(|c| c.rules.iter().map(|r| r.line(&c.name).to_string()).collect::<Vec<_>>())
         .collect()

@@ -156,9 +156,9 @@ fn cluster_ip_for(service: &Service, family: IpFamily) -> Option<IpAddr> {
 /// reference tests canonicalise (by the `ns/name` string, then spec order), with endpoints.
 pub fn service_ports(cluster: &Cluster, settings: &ProxySettings) -> Vec<ServicePortPlan> {
     let family = settings.family;
-    let endpoints = endpoints_by_port(cluster, settings);
+    let mut endpoints = endpoints_by_port(cluster, settings);
     let mut services: Vec<&Service> = cluster.services.values().collect();
-    services.sort_by_key(|s| format!("{}/{}", s.namespace, s.name));
+    services.sort_by_cached_key(|s| format!("{}/{}", s.namespace, s.name));
     let mut out = Vec::new();
     for svc in services {
         // Headless and ExternalName Services get no rules at all.
@@ -200,14 +200,22 @@ pub fn service_ports(cluster: &Cluster, settings: &ProxySettings) -> Vec<Service
             SessionAffinity::ClientIP { timeout_seconds } => Some(timeout_seconds),
             SessionAffinity::None => None,
         };
-        for port in &svc.ports {
+        for (i, port) in svc.ports.iter().enumerate() {
+            // kube-proxy keys service ports by name and protocol: a repeated one replaces
+            // the earlier (the last one wins).
+            let repeated = svc.ports[i + 1..]
+                .iter()
+                .any(|p| p.name == port.name && p.protocol.value == port.protocol.value);
+            if repeated {
+                continue;
+            }
             let name = ServicePortName {
                 namespace: svc.namespace.clone(),
                 name: svc.name.clone(),
                 port: port.name.clone(),
                 protocol: port.protocol.value,
             };
-            let eps = endpoints.get(&name).cloned().unwrap_or_default();
+            let eps = endpoints.remove(&name).unwrap_or_default();
             out.push(ServicePortPlan {
                 name,
                 service_type: svc.service_type.value,

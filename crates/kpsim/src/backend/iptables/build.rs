@@ -62,7 +62,7 @@ pub fn build(plan: &ProxyPlan) -> Ruleset {
             }
         }
     }
-    apply_restore(&mut node, &restore);
+    apply_restore(&mut node, restore);
     node
 }
 
@@ -73,10 +73,11 @@ fn inserted(mut rule: Rule) -> Rule {
 
 /// Applies a restore input to a node's ruleset as `iptables-restore --noflush` does: a
 /// declared chain is flushed (created when missing), rules are appended, `-X` deletes.
-pub fn apply_restore(node: &mut Ruleset, restore: &Ruleset) {
-    for table in &restore.tables {
+pub fn apply_restore(node: &mut Ruleset, restore: Ruleset) {
+    for table in restore.tables {
         let target = node.table_mut(table.name);
-        for chain in &table.chains {
+        let deleted = table.deleted.clone();
+        for chain in table.into_chains() {
             let c = target.chain_mut(&chain.name);
             if chain.declared {
                 c.declared = true;
@@ -85,11 +86,11 @@ pub fn apply_restore(node: &mut Ruleset, restore: &Ruleset) {
                     c.policy = chain.policy;
                 }
             }
-            c.rules.extend(chain.rules.iter().cloned());
+            c.rules.extend(chain.rules);
         }
-        for name in &table.deleted {
-            target.chains.retain(|c| &c.name != name);
-            target.deleted.push(name.clone());
+        for name in deleted {
+            target.remove_chain(&name);
+            target.deleted.push(name);
         }
     }
 }
@@ -563,33 +564,36 @@ fn service_port_rules(rs: &mut Ruleset, plan: &ProxyPlan, sp: &ServicePortPlan, 
         );
     }
 
+    // Endpoint chain names, hashed once per reachable endpoint.
+    let seps: Vec<Option<String>> = {
+        let mut v = vec![None; sp.endpoints.len()];
+        for &i in &cat.reachable {
+            v[i] = Some(naming::sep_chain(&sp.name, &sp.endpoints[i].endpoint_string()));
+        }
+        v
+    };
+    let sep_of = |i: usize| -> String {
+        seps[i]
+            .clone()
+            .unwrap_or_else(|| naming::sep_chain(&sp.name, &sp.endpoints[i].endpoint_string()))
+    };
+
     // Endpoint dispatch chains.
     if uses_cluster_chain {
-        nat.declare(&svc_chain);
-        endpoint_dispatch(nat, sp, &svc_chain, &cat.cluster, large);
+        let chain = nat.declare(&svc_chain);
+        endpoint_dispatch(chain, sp, &cat.cluster, &sep_of, large);
     }
     if uses_local_chain {
-        nat.declare(&svl_chain);
-        endpoint_dispatch(nat, sp, &svl_chain, &cat.local, large);
+        let chain = nat.declare(&svl_chain);
+        endpoint_dispatch(chain, sp, &cat.local, &sep_of, large);
     }
 
     // Endpoint chains.
-    for ep in sp.pick(&cat.reachable) {
-        let endpoint = ep.endpoint_string();
-        let sep = naming::sep_chain(&sp.name, &endpoint);
-        nat.declare(&sep);
+    for &i in &cat.reachable {
+        let ep = &sp.endpoints[i];
+        let sep = sep_of(i);
         let head = if large { vec![] } else { vec![comment(name.clone())] };
-        nat.append(
-            &sep,
-            Rule::new(
-                with(
-                    head.clone(),
-                    vec![Match::Source { negated: false, address: Address::host(ep.ip) }],
-                ),
-                jump("KUBE-MARK-MASQ"),
-            ),
-        );
-        let mut m = head;
+        let mut m = head.clone();
         if sp.session_affinity_timeout.is_some() {
             m.push(Match::Recent(Recent {
                 name: Some(sep.clone()),
@@ -605,29 +609,32 @@ fn service_port_rules(rs: &mut Ruleset, plan: &ProxyPlan, sp: &ServicePortPlan, 
         }
         m.push(Match::PortModule { module: proto.to_owned() });
         m.push(Match::Protocol { negated: false, protocol: proto.to_owned() });
-        nat.append(&sep, Rule::new(m, Some(Target::Dnat { ip: ep.ip, port: Some(ep.port) })));
+        let chain = nat.declare(&sep);
+        chain.rules.push(Rule::new(
+            with(head, vec![Match::Source { negated: false, address: Address::host(ep.ip) }]),
+            jump("KUBE-MARK-MASQ"),
+        ));
+        chain.rules.push(Rule::new(m, Some(Target::Dnat { ip: ep.ip, port: Some(ep.port) })));
     }
 }
 
 /// `writeServiceToEndpointRules`: affinity checks first, then one probability rule per
 /// endpoint (the last one unconditional).
 fn endpoint_dispatch(
-    nat: &mut super::ruleset::Table,
+    chain: &mut super::ruleset::Chain,
     sp: &ServicePortPlan,
-    chain: &str,
     endpoints: &[usize],
+    sep_of: &dyn Fn(usize) -> String,
     large: bool,
 ) {
     let name = sp.name_string();
-    let eps: Vec<_> = sp.pick(endpoints).collect();
     let head = |e: &str| {
         if large { vec![] } else { vec![comment(format!("{name} -> {e}"))] }
     };
     if let Some(timeout) = sp.session_affinity_timeout {
-        for ep in &eps {
-            let e = ep.endpoint_string();
-            let sep = naming::sep_chain(&sp.name, &e);
-            let mut m = head(&e);
+        for &i in endpoints {
+            let sep = sep_of(i);
+            let mut m = head(&sp.endpoints[i].endpoint_string());
             m.push(Match::Recent(Recent {
                 name: Some(sep.clone()),
                 action: RecentAction::Rcheck,
@@ -639,21 +646,20 @@ fn endpoint_dispatch(
                 mask: None,
                 rsource: None,
             }));
-            nat.append(chain, Rule::new(m, jump(&sep)));
+            chain.rules.push(Rule::new(m, jump(&sep)));
         }
     }
-    let n = eps.len();
-    for (i, ep) in eps.iter().enumerate() {
-        let e = ep.endpoint_string();
-        let sep = naming::sep_chain(&sp.name, &e);
-        let mut m = head(&e);
-        if i + 1 < n {
+    let n = endpoints.len();
+    for (k, &i) in endpoints.iter().enumerate() {
+        let sep = sep_of(i);
+        let mut m = head(&sp.endpoints[i].endpoint_string());
+        if k + 1 < n {
             m.push(Match::Statistic(Statistic::Random {
                 negated: false,
-                probability: probability(n - i),
+                probability: probability(n - k),
             }));
         }
-        nat.append(chain, Rule::new(m, jump(&sep)));
+        chain.rules.push(Rule::new(m, jump(&sep)));
     }
 }
 

@@ -547,7 +547,7 @@ pub fn parse(text: &str, family: IpFamily) -> (Ruleset, Vec<Diagnostic>) {
             }
             "-X" | "--delete-chain" => {
                 let table = rs.table_mut(t);
-                table.chains.retain(|c| c.name != chain);
+                table.remove_chain(&chain);
                 table.deleted.push(chain);
             }
             other => error(format!("`{other}` is not supported here (use -A, -I, -N or -X)")),

@@ -3,10 +3,11 @@
 //! own tests (tables by name; `KUBE-NODEPORTS`, `KUBE-SERVICES`, other `KUBE-*`, the rest;
 //! `-X` lines last).
 //!
-//! Chains are kept sorted in that canonical order; rules keep the order they were added in
-//! (the builder adds them in the canonical order, the parser in file order).
+//! Chains are listed in that canonical order; rules keep the order they were added in (the
+//! builder adds them in the canonical order, the parser in file order).
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -118,36 +119,68 @@ pub fn canonical_chain_order(a: &str, b: &str) -> Ordering {
     group(a).cmp(&group(b)).then_with(|| a.as_bytes().cmp(b.as_bytes()))
 }
 
-/// One table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One table. Chains are kept in the order they were created and found through an index;
+/// [`Table::chains`] lists them in canonical order.
+#[derive(Debug, Clone)]
 pub struct Table {
     pub name: TableName,
-    /// Chains in canonical order (see [`canonical_chain_order`]).
-    pub chains: Vec<Chain>,
+    chains: Vec<Chain>,
+    index: BTreeMap<String, usize>,
     /// Chains the restore text deletes (`-X NAME`), in written order.
     pub deleted: Vec<String>,
 }
 
+/// Equal when the same chains (in canonical order) and deletions.
+impl PartialEq for Table {
+    fn eq(&self, other: &Table) -> bool {
+        self.name == other.name && self.deleted == other.deleted && self.chains() == other.chains()
+    }
+}
+
+impl Eq for Table {}
+
+impl Serialize for Table {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct View<'a> {
+            name: TableName,
+            chains: Vec<&'a Chain>,
+            deleted: &'a [String],
+        }
+        View { name: self.name, chains: self.chains(), deleted: &self.deleted }
+            .serialize(serializer)
+    }
+}
+
 impl Table {
     pub fn new(name: TableName) -> Table {
-        Table { name, chains: Vec::new(), deleted: Vec::new() }
+        Table { name, chains: Vec::new(), index: BTreeMap::new(), deleted: Vec::new() }
+    }
+
+    /// The chains in canonical order (see [`canonical_chain_order`]).
+    pub fn chains(&self) -> Vec<&Chain> {
+        let mut out: Vec<&Chain> = self.chains.iter().collect();
+        out.sort_unstable_by(|a, b| canonical_chain_order(&a.name, &b.name));
+        out
+    }
+
+    /// Number of chains.
+    pub fn chain_count(&self) -> usize {
+        self.chains.len()
     }
 
     pub fn chain(&self, name: &str) -> Option<&Chain> {
-        self.position(name).ok().map(|i| &self.chains[i])
-    }
-
-    fn position(&self, name: &str) -> Result<usize, usize> {
-        self.chains.binary_search_by(|c| canonical_chain_order(&c.name, name))
+        self.index.get(name).map(|&i| &self.chains[i])
     }
 
     /// The chain named `name`, created (undeclared) when missing.
     pub fn chain_mut(&mut self, name: &str) -> &mut Chain {
-        let i = match self.position(name) {
-            Ok(i) => i,
-            Err(i) => {
-                self.chains.insert(i, Chain::new(name, false));
-                i
+        let i = match self.index.get(name) {
+            Some(&i) => i,
+            None => {
+                self.chains.push(Chain::new(name, false));
+                self.index.insert(name.to_owned(), self.chains.len() - 1);
+                self.chains.len() - 1
             }
         };
         &mut self.chains[i]
@@ -163,6 +196,25 @@ impl Table {
     /// Appends a rule to a chain (creating the chain, undeclared, when missing).
     pub fn append(&mut self, chain: &str, rule: Rule) {
         self.chain_mut(chain).rules.push(rule);
+    }
+
+    /// The chains, by value, in canonical order.
+    pub fn into_chains(self) -> Vec<Chain> {
+        let mut chains = self.chains;
+        chains.sort_unstable_by(|a, b| canonical_chain_order(&a.name, &b.name));
+        chains
+    }
+
+    /// Removes a chain (as `-X` does); true when it existed.
+    pub fn remove_chain(&mut self, name: &str) -> bool {
+        let Some(i) = self.index.remove(name) else { return false };
+        self.chains.remove(i);
+        for v in self.index.values_mut() {
+            if *v > i {
+                *v -= 1;
+            }
+        }
+        true
     }
 }
 
@@ -228,11 +280,12 @@ impl fmt::Display for Ruleset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for table in &self.tables {
             writeln!(f, "*{}", table.name)?;
-            for chain in table.chains.iter().filter(|c| c.declared) {
+            let chains = table.chains();
+            for chain in chains.iter().filter(|c| c.declared) {
                 let policy = chain.policy.map(Policy::as_str).unwrap_or("-");
                 writeln!(f, ":{} {policy} [0:0]", chain.name)?;
             }
-            for chain in &table.chains {
+            for chain in &chains {
                 for rule in chain.rules.iter().filter(|r| r.origin == RuleOrigin::Restore) {
                     writeln!(f, "{}", rule.line(&chain.name))?;
                 }

@@ -36,8 +36,8 @@ impl fmt::Display for Save<'_> {
                 writeln!(f, ":{b} {} [0:0]", policy.as_str())?;
             }
             let mut user: Vec<&str> = table
-                .chains
-                .iter()
+                .chains()
+                .into_iter()
                 .map(|c| c.name.as_str())
                 .filter(|n| !builtins.contains(n))
                 .collect();

@@ -87,7 +87,7 @@ impl RulesetIndex {
     pub fn new(ruleset: &crate::backend::iptables::Ruleset) -> RulesetIndex {
         let mut chains = BTreeMap::new();
         for table in &ruleset.tables {
-            for chain in &table.chains {
+            for chain in table.chains() {
                 if chain.rules.len() >= MIN_INDEXED_RULES {
                     chains.insert((table.name, chain.name.clone()), ChainIndex::new(chain));
                 }
