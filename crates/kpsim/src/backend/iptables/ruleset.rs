@@ -7,7 +7,7 @@
 //! builder adds them in the canonical order, the parser in file order).
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -125,7 +125,8 @@ pub fn canonical_chain_order(a: &str, b: &str) -> Ordering {
 pub struct Table {
     pub name: TableName,
     chains: Vec<Chain>,
-    index: BTreeMap<String, usize>,
+    /// Chain name → position in `chains` (lookups only; never iterated).
+    index: HashMap<String, usize>,
     /// Chains the restore text deletes (`-X NAME`), in written order.
     pub deleted: Vec<String>,
 }
@@ -154,7 +155,7 @@ impl Serialize for Table {
 
 impl Table {
     pub fn new(name: TableName) -> Table {
-        Table { name, chains: Vec::new(), index: BTreeMap::new(), deleted: Vec::new() }
+        Table { name, chains: Vec::new(), index: HashMap::new(), deleted: Vec::new() }
     }
 
     /// The chains in canonical order (see [`canonical_chain_order`]).
@@ -198,11 +199,9 @@ impl Table {
         self.chain_mut(chain).rules.push(rule);
     }
 
-    /// The chains, by value, in canonical order.
+    /// The chains, by value, in the order they were created.
     pub fn into_chains(self) -> Vec<Chain> {
-        let mut chains = self.chains;
-        chains.sort_unstable_by(|a, b| canonical_chain_order(&a.name, &b.name));
-        chains
+        self.chains
     }
 
     /// Removes a chain (as `-X` does); true when it existed.
