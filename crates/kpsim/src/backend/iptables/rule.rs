@@ -402,12 +402,14 @@ impl fmt::Display for Word<'_> {
             return f.write_str(s);
         }
         f.write_str("\"")?;
-        for c in s.chars() {
-            if c == '"' || c == '\\' {
-                f.write_str("\\")?;
-            }
-            write!(f, "{c}")?;
+        let mut rest = s;
+        while let Some(i) = rest.find(['"', '\\']) {
+            f.write_str(&rest[..i])?;
+            f.write_str("\\")?;
+            f.write_str(&rest[i..i + 1])?;
+            rest = &rest[i + 1..];
         }
+        f.write_str(rest)?;
         f.write_str("\"")
     }
 }
