@@ -167,3 +167,61 @@ pub fn trace(
 ) -> Trace {
     Tracer::new(ruleset, NodeNetwork::from_settings(settings)).trace(packet, choices)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::iptables::parse;
+    use crate::sim::trace::{PacketProtocol, Verdict};
+
+    fn node() -> ProxySettings {
+        let mut s = ProxySettings::for_node(&Default::default(), "n", Mode::Iptables, IpFamily::V4);
+        s.node_interfaces
+            .insert("eth0".into(), vec![crate::net::IfaceAddr::parse("192.168.0.2/24").unwrap()]);
+        s
+    }
+
+    fn run(rules: &str, src: &str, dst: &str, port: u16) -> Trace {
+        let (rs, d) = parse(rules, IpFamily::V4);
+        assert!(d.is_empty(), "{d:?}");
+        let p = Packet::new(
+            src.parse().unwrap(),
+            dst.parse().unwrap(),
+            PacketProtocol::Tcp,
+            Some(port),
+        );
+        trace(&rs, &node(), p, Choices::AllBranches)
+    }
+
+    #[test]
+    fn goto_from_a_builtin_chain_ends_in_its_policy() {
+        let t = run(
+            "*filter\n:FORWARD DROP [0:0]\n:X - [0:0]\n-A FORWARD -g X\n-A FORWARD -j ACCEPT\nCOMMIT\n",
+            "10.0.0.2",
+            "10.0.0.3",
+            80,
+        );
+        assert_eq!(t.verdict(), Verdict::Drop);
+    }
+
+    #[test]
+    fn node_traffic_to_a_local_address_loops_back_through_input() {
+        let t = run(
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m tcp -p tcp --dport 22 -j REJECT\nCOMMIT\n",
+            "192.168.0.2",
+            "192.168.0.2",
+            22,
+        );
+        assert_eq!(t.entry, Entry::Local);
+        assert_eq!(t.verdict(), Verdict::Reject);
+    }
+
+    #[test]
+    fn accepting_translated_traffic_keeps_the_dnat_verdict() {
+        let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -d 10.96.0.1 -p tcp -j DNAT --to-destination 10.244.1.5:8080\nCOMMIT\n*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -j ACCEPT\nCOMMIT\n";
+        let t = run(rules, "10.0.0.2", "10.96.0.1", 80);
+        assert_eq!(t.flow_output(), "10.244.1.5:8080");
+        let t = run(rules, "10.0.0.2", "10.96.0.9", 80);
+        assert_eq!(t.verdict(), Verdict::Accept);
+    }
+}

@@ -42,10 +42,15 @@ struct Frame<'a> {
     pos: usize,
     /// Index of the last rule visited (to report skipped rules).
     last: Option<usize>,
+    /// Left with `-g` from a built-in chain: nothing more to visit here.
+    exhausted: bool,
 }
 
 impl Frame<'_> {
     fn next(&mut self) -> Option<usize> {
+        if self.exhausted {
+            return None;
+        }
         let i = match &self.candidates {
             Some(c) => *c.get(self.pos)?,
             None => {
@@ -361,7 +366,7 @@ fn enter<'a>(tracer: &'a Tracer<'a>, st: &State<'a>, chain: &'a Chain) -> Frame<
         .index
         .get(table, &chain.name)
         .map(|ix| ix.candidates(st.packet.dst, st.packet.protocol.as_lower(), st.packet.dport));
-    Frame { chain, candidates, pos: 0, last: None }
+    Frame { chain, candidates, pos: 0, last: None, exhausted: false }
 }
 
 /// Falls off the end of the current chain: return to the caller, or the policy of a
@@ -369,6 +374,7 @@ fn enter<'a>(tracer: &'a Tracer<'a>, st: &State<'a>, chain: &'a Chain) -> Frame<
 fn end_of_chain(st: &mut State<'_>) {
     let Some(frame) = st.frames.last() else { return };
     let skipped = match (&frame.candidates, frame.last) {
+        _ if frame.exhausted => 0,
         (Some(_), Some(l)) => frame.chain.rules.len() - l - 1,
         (Some(_), None) => frame.chain.rules.len(),
         _ => 0,
@@ -471,6 +477,10 @@ fn apply<'a>(
                     push(st, Some(Action::Jump { chain: chain.clone() }), why);
                     if goto && st.frames.len() > 1 {
                         st.frames.pop();
+                    } else if goto && let Some(base) = st.frames.last_mut() {
+                        // `-g` from a built-in chain: when the target returns, the policy
+                        // applies.
+                        base.exhausted = true;
                     }
                     let frame = enter(tracer, st, c);
                     st.frames.push(frame);
