@@ -1,15 +1,147 @@
-//! `kpsim rules` (being written).
+//! `kpsim rules`: the rules kube-proxy writes on a node, and the node loading (manifests →
+//! cluster → settings → plan) that `trace` shares.
 
 use std::path::PathBuf;
 
+use kpsim::backend::iptables;
+use kpsim::model::{Admission, Cluster};
+use kpsim::net::IpFamily;
+use kpsim::settings::{Mode, ProxySettings};
+
+use crate::input::{Input, read_one};
 use crate::{CliError, Outcome};
+
+/// `--mode`: the proxy mode whose rules are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    Iptables,
+    Nftables,
+}
+
+/// `--format`: how the ruleset is spelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The `iptables-restore` input kube-proxy writes (canonical order).
+    Restore,
+    /// What `iptables-save` prints on the node afterwards.
+    Save,
+}
+
+/// Which node and which kube-proxy: shared by `rules` and `trace`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NodeArgs {
+    /// ProxySettings file (schema in ARCHITECTURE.md); without it, settings come from the
+    /// cluster for `--node` (or the first node).
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+    /// Proxy mode (default: the settings file's, else iptables).
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+    /// The node kube-proxy runs on (default: the settings file's, else the first node).
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// Output spelling.
+    #[arg(long, value_enum, default_value = "restore")]
+    pub format: Format,
     /// Manifest files (YAML or JSON); `-` or none reads stdin.
     pub files: Vec<PathBuf>,
 }
 
-pub fn run(_args: &Args) -> Result<Outcome, CliError> {
-    Err(CliError("`rules` is not implemented yet".to_owned()))
+/// A node as `rules` and `trace` see it: the cluster read from the manifests and the settings
+/// of the kube-proxy on it.
+#[derive(Debug)]
+pub struct LoadedNode {
+    pub cluster: Cluster,
+    pub settings: ProxySettings,
+    /// True when the manifests or the settings had errors (already printed).
+    pub had_errors: bool,
+}
+
+/// Reads settings for the manifests in `input` (errors are printed to stderr). `family` is
+/// the family to simulate when neither a settings file nor the cluster says.
+pub fn load_node(
+    args: &NodeArgs,
+    input: &Input,
+    family: Option<IpFamily>,
+) -> Result<LoadedNode, CliError> {
+    let manifests = kpsim::manifest::parse(&input.text);
+    let mut had_errors = input.report(&manifests.diagnostics);
+    let (cluster, diagnostics) = kpsim::model::build::build(&manifests, Admission::Auto);
+    had_errors |= input.report(&diagnostics);
+
+    let settings = match &args.settings {
+        Some(path) => {
+            let (name, text) = read_one(path)?;
+            let (mut file, diagnostics) = kpsim::settings::parse_settings_file(&text);
+            let mut settings_input = Input { text: String::new(), sources: Vec::new() };
+            settings_input.push(name, &text);
+            had_errors |= settings_input.report(&diagnostics);
+            if let Some(node) = &args.node {
+                file.node_name = Some(node.clone());
+            }
+            if let Some(mode) = args.mode {
+                file.mode = Some(mode_of(mode));
+            }
+            if file.ip_family.is_none() {
+                file.ip_family = family;
+            }
+            let mut diagnostics = Vec::new();
+            let settings = file.resolve(&cluster, &mut diagnostics);
+            had_errors |= settings_input.report(&diagnostics);
+            settings
+        }
+        None => {
+            let node = args
+                .node
+                .clone()
+                .or_else(|| cluster.nodes.first().map(|n| n.name.clone()))
+                .unwrap_or_default();
+            if !node.is_empty() && cluster.node(&node).is_none() && !cluster.nodes.is_empty() {
+                let names: Vec<&str> = cluster.nodes.iter().map(|n| n.name.as_str()).collect();
+                return Err(CliError(format!(
+                    "no node `{node}` in the input (nodes: {})",
+                    names.join(", ")
+                )));
+            }
+            let family =
+                family.or_else(|| cluster.ip_families().first().copied()).unwrap_or(IpFamily::V4);
+            let mode = args.mode.map(mode_of).unwrap_or(Mode::Iptables);
+            ProxySettings::for_node(&cluster, &node, mode, family)
+        }
+    };
+    Ok(LoadedNode { cluster, settings, had_errors })
+}
+
+fn mode_of(m: ModeArg) -> Mode {
+    match m {
+        ModeArg::Iptables => Mode::Iptables,
+        ModeArg::Nftables => Mode::Nftables,
+    }
+}
+
+/// Fails unless the settings ask for a mode this command can show.
+pub fn require_iptables(settings: &ProxySettings) -> Result<(), CliError> {
+    match settings.mode {
+        Mode::Iptables => Ok(()),
+        other => Err(CliError(format!("mode `{other}` is not available yet; use --mode iptables"))),
+    }
+}
+
+pub fn run(args: &Args) -> Result<Outcome, CliError> {
+    let input = Input::read(&args.files)?;
+    let node = load_node(&args.node, &input, None)?;
+    require_iptables(&node.settings)?;
+    let plan = kpsim::proxy::plan(&node.cluster, &node.settings);
+    let ruleset = iptables::build(&plan);
+    match args.format {
+        Format::Restore => print!("{ruleset}"),
+        Format::Save => print!("{}", ruleset.save()),
+    }
+    Ok(if node.had_errors { Outcome::InputErrors } else { Outcome::Ok })
 }

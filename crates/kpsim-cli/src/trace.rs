@@ -1,15 +1,232 @@
-//! `kpsim trace` (being written).
+//! `kpsim trace`: one packet through a node's rules (generated from manifests, or read from
+//! an iptables-restore/-save file), printed as text or JSON.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
+use kpsim::backend::iptables;
+use kpsim::net::{IpFamily, split_host_port};
+use kpsim::sim::{Choices, Packet, PacketProtocol, Trace};
+use serde_json::json;
+
+use crate::input::{Input, read_one};
+use crate::rules::{NodeArgs, load_node, require_iptables};
 use crate::{CliError, Outcome};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Sctp,
+    Icmp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Manifest files (YAML or JSON); `-` or none reads stdin.
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// Trace through this iptables-restore or iptables-save file instead of generated rules
+    /// (manifests are then optional).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Source address: a pod or outside client, or one of the node's own addresses (then the
+    /// packet is sent by the node itself).
+    #[arg(long, value_name = "IP")]
+    pub from: String,
+    /// Destination `IP:PORT` (`[IPv6]:PORT`; just the IP for ICMP).
+    #[arg(long, value_name = "IP:PORT")]
+    pub to: String,
+    #[arg(long, value_enum, default_value = "tcp")]
+    pub proto: Proto,
+    /// Resolve random load balancing with this seed (default 0).
+    #[arg(long, value_name = "N", conflicts_with = "all_branches")]
+    pub seed: Option<u64>,
+    /// Follow every random branch and list every destination reached.
+    #[arg(long)]
+    pub all_branches: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+    /// Manifest files (YAML or JSON); `-` or none reads stdin (none read with `--rules`).
     pub files: Vec<PathBuf>,
 }
 
-pub fn run(_args: &Args) -> Result<Outcome, CliError> {
-    Err(CliError("`trace` is not implemented yet".to_owned()))
+fn parse_ip(s: &str) -> Option<IpAddr> {
+    kpsim::net::parse_ip_sloppy(s.trim_start_matches('[').trim_end_matches(']'))
+}
+
+/// The traced packet from `--from`, `--to` and `--proto`.
+fn packet(args: &Args) -> Result<Packet, CliError> {
+    let src = parse_ip(&args.from)
+        .ok_or_else(|| CliError(format!("--from `{}` is not an IP address", args.from)))?;
+    let protocol = match args.proto {
+        Proto::Tcp => PacketProtocol::Tcp,
+        Proto::Udp => PacketProtocol::Udp,
+        Proto::Sctp => PacketProtocol::Sctp,
+        Proto::Icmp => PacketProtocol::Icmp,
+    };
+    let (dst, port) = match split_host_port(&args.to) {
+        Some((ip, port)) => (ip, Some(port)),
+        None => match parse_ip(&args.to) {
+            Some(ip) if protocol == PacketProtocol::Icmp => (ip, None),
+            _ => {
+                return Err(CliError(format!(
+                    "--to `{}` is not IP:PORT (write [IPv6]:PORT for IPv6)",
+                    args.to
+                )));
+            }
+        },
+    };
+    if IpFamily::of(src) != IpFamily::of(dst) {
+        return Err(CliError("--from and --to are of different IP families".to_owned()));
+    }
+    let port = if protocol == PacketProtocol::Icmp { None } else { port };
+    Ok(Packet::new(src, dst, protocol, port))
+}
+
+pub fn run(args: &Args) -> Result<Outcome, CliError> {
+    let packet = packet(args)?;
+    let family = IpFamily::of(packet.dst);
+    let input = if args.rules.is_some() && args.files.is_empty() {
+        Input { text: String::new(), sources: Vec::new() }
+    } else {
+        Input::read(&args.files)?
+    };
+    let node = load_node(&args.node, &input, Some(family))?;
+    require_iptables(&node.settings)?;
+    let mut had_errors = node.had_errors;
+    let ruleset = match &args.rules {
+        Some(path) => {
+            let (name, text) = read_one(path)?;
+            let (ruleset, diagnostics) = iptables::parse(&text, node.settings.family);
+            let mut rules_input = Input { text: String::new(), sources: Vec::new() };
+            rules_input.push(name, &text);
+            had_errors |= rules_input.report(&diagnostics);
+            ruleset
+        }
+        None => iptables::build(&kpsim::proxy::plan(&node.cluster, &node.settings)),
+    };
+    let choices = if args.all_branches {
+        Choices::AllBranches
+    } else {
+        Choices::Seed(args.seed.unwrap_or(0))
+    };
+    let trace = kpsim::sim::iptables::trace(&ruleset, &node.settings, packet, choices);
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&to_json(&trace))?),
+        Output::Text => print!("{}", text(&trace)),
+    }
+    Ok(if had_errors { Outcome::InputErrors } else { Outcome::Ok })
+}
+
+/// The JSON contract: `verdict`, `destinations`, `masquerade`, `steps` (each with its path
+/// index) and `paths`.
+fn to_json(trace: &Trace) -> serde_json::Value {
+    let mut steps = Vec::new();
+    for (i, p) in trace.paths.iter().enumerate() {
+        for s in &p.steps {
+            let mut v = serde_json::to_value(s).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("path".to_owned(), json!(i));
+            }
+            steps.push(v);
+        }
+    }
+    let paths: Vec<serde_json::Value> = trace
+        .paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            json!({
+                "index": i,
+                "probability": p.probability,
+                "verdict": p.verdict,
+                "destination": p.dnat.map(|(ip, port)| match port {
+                    Some(port) => kpsim::net::join_host_port(ip, port),
+                    None => ip.to_string(),
+                }),
+                "masquerade": p.masquerade,
+                "packet_out": p.packet_out,
+                "steps": p.steps.len(),
+            })
+        })
+        .collect();
+    json!({
+        "node": trace.node,
+        "mode": trace.mode,
+        "entry": trace.entry,
+        "packet": trace.packet,
+        "verdict": trace.verdict(),
+        "destinations": trace.destinations(),
+        "masquerade": trace.masquerade(),
+        "output": trace.flow_output(),
+        "steps": steps,
+        "paths": paths,
+    })
+}
+
+fn verdict_word(v: kpsim::sim::Verdict) -> String {
+    match v {
+        kpsim::sim::Verdict::None => "none".to_owned(),
+        v => v.as_upper().to_lowercase(),
+    }
+}
+
+fn text(trace: &Trace) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let entry = match trace.entry {
+        kpsim::sim::Entry::Arriving => "arriving at",
+        kpsim::sim::Entry::Local => "sent by",
+    };
+    let _ = writeln!(out, "packet {} {entry} node {}", trace.packet, trace.node);
+    let n = trace.paths.len();
+    for (i, p) in trace.paths.iter().enumerate() {
+        let dest = p
+            .dnat
+            .map(|(ip, port)| match port {
+                Some(port) => format!(" → {}", kpsim::net::join_host_port(ip, port)),
+                None => format!(" → {ip}"),
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "\npath {}/{n} (probability {:.4}): {}{dest}{}",
+            i + 1,
+            p.probability,
+            verdict_word(p.verdict),
+            if p.masquerade { ", masquerade" } else { "" }
+        );
+        for s in &p.steps {
+            let mark = if s.matched { "✓" } else { "·" };
+            let index = s.rule_index.map(|i| format!("#{i}")).unwrap_or_default();
+            let indent = "  ".repeat(s.depth + 1);
+            let rule = if s.rule.is_empty() { String::new() } else { format!("{}  ", s.rule) };
+            let _ = writeln!(
+                out,
+                "{indent}{mark} {} {} {}{index}  {rule}({})",
+                s.hook, s.table, s.chain, s.why
+            );
+        }
+    }
+    let verdict = match trace.verdict() {
+        kpsim::sim::Verdict::None => "none (no rule changed or stopped the packet)".to_owned(),
+        v => v.as_upper().to_lowercase(),
+    };
+    let _ = writeln!(
+        out,
+        "\nverdict: {verdict}{}; masquerade: {}",
+        if trace.destinations().is_empty() {
+            String::new()
+        } else {
+            format!(" → {}", trace.destinations().join(", "))
+        },
+        if trace.masquerade() { "yes" } else { "no" }
+    );
+    out
 }

@@ -3,6 +3,7 @@
 //! `trace` holds the shared result types; `iptables` and `nftables` are the node-level
 //! tracers of each backend's ruleset.
 
+pub mod iptables;
 pub mod nftables;
 pub mod trace;
 

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::Categorized;
 use crate::model::{
-    AddressType, Cluster, ClusterIp, IpMode, NamespacedName, Service, ServiceType, SessionAffinity,
-    TargetRef, TrafficPolicy,
+    AddressType, Admission, Cluster, ClusterIp, IpMode, NamespacedName, Origin, Service,
+    ServiceType, SessionAffinity, TargetRef, TrafficPolicy,
 };
 use crate::net::{Cidr, IpFamily, Protocol, join_host_port};
 use crate::settings::ProxySettings;
@@ -156,9 +156,9 @@ fn cluster_ip_for(service: &Service, family: IpFamily) -> Option<IpAddr> {
 /// reference tests canonicalise (by the `ns/name` string, then spec order), with endpoints.
 pub fn service_ports(cluster: &Cluster, settings: &ProxySettings) -> Vec<ServicePortPlan> {
     let family = settings.family;
-    let endpoints = endpoints_by_port(cluster, settings);
+    let mut endpoints = endpoints_by_port(cluster, settings);
     let mut services: Vec<&Service> = cluster.services.values().collect();
-    services.sort_by_key(|s| format!("{}/{}", s.namespace, s.name));
+    services.sort_by_cached_key(|s| format!("{}/{}", s.namespace, s.name));
     let mut out = Vec::new();
     for svc in services {
         // Headless and ExternalName Services get no rules at all.
@@ -185,7 +185,12 @@ pub fn service_ports(cluster: &Cluster, settings: &ProxySettings) -> Vec<Service
             .copied()
             .filter(|c| c.family() == family)
             .collect();
-        let external_policy_local = svc.externally_accessible_by_type()
+        // Taken as given, an absent `type` is Go's empty string, which the API helper
+        // kube-proxy uses never counts as externally accessible (spec §1).
+        let type_unset =
+            cluster.admission != Admission::Cluster && svc.service_type.origin == Origin::Defaulted;
+        let external_policy_local = !type_unset
+            && svc.externally_accessible_by_type()
             && svc.external_traffic_policy.value == TrafficPolicy::Local;
         let health_check_node_port = (svc.service_type.value == ServiceType::LoadBalancer
             && external_policy_local)
@@ -195,14 +200,22 @@ pub fn service_ports(cluster: &Cluster, settings: &ProxySettings) -> Vec<Service
             SessionAffinity::ClientIP { timeout_seconds } => Some(timeout_seconds),
             SessionAffinity::None => None,
         };
-        for port in &svc.ports {
+        for (i, port) in svc.ports.iter().enumerate() {
+            // kube-proxy keys service ports by name and protocol: a repeated one replaces
+            // the earlier (the last one wins).
+            let repeated = svc.ports[i + 1..]
+                .iter()
+                .any(|p| p.name == port.name && p.protocol.value == port.protocol.value);
+            if repeated {
+                continue;
+            }
             let name = ServicePortName {
                 namespace: svc.namespace.clone(),
                 name: svc.name.clone(),
                 port: port.name.clone(),
                 protocol: port.protocol.value,
             };
-            let eps = endpoints.get(&name).cloned().unwrap_or_default();
+            let eps = endpoints.remove(&name).unwrap_or_default();
             out.push(ServicePortPlan {
                 name,
                 service_type: svc.service_type.value,

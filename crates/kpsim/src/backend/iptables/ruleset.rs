@@ -1,0 +1,299 @@
+//! A node's iptables ruleset as a typed value: tables of chains of rules, and its `Display`
+//! as the `iptables-restore` input kube-proxy writes, in the canonical order of kube-proxy's
+//! own tests (tables by name; `KUBE-NODEPORTS`, `KUBE-SERVICES`, other `KUBE-*`, the rest;
+//! `-X` lines last).
+//!
+//! Chains are listed in that canonical order; rules keep the order they were added in (the
+//! builder adds them in the canonical order, the parser in file order).
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::rule::{Rule, RuleOrigin};
+use crate::net::IpFamily;
+
+/// An iptables table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TableName {
+    // Variant order = name order = the restore text's table order.
+    Filter,
+    Mangle,
+    Nat,
+    Raw,
+    Security,
+}
+
+impl TableName {
+    pub fn parse(s: &str) -> Option<TableName> {
+        Some(match s {
+            "filter" => TableName::Filter,
+            "mangle" => TableName::Mangle,
+            "nat" => TableName::Nat,
+            "raw" => TableName::Raw,
+            "security" => TableName::Security,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableName::Filter => "filter",
+            TableName::Mangle => "mangle",
+            TableName::Nat => "nat",
+            TableName::Raw => "raw",
+            TableName::Security => "security",
+        }
+    }
+
+    /// The built-in chains of the table, in the order `iptables-save` lists them.
+    pub fn builtin_chains(self) -> &'static [&'static str] {
+        match self {
+            TableName::Filter | TableName::Security => &["INPUT", "FORWARD", "OUTPUT"],
+            TableName::Mangle => &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
+            TableName::Nat => &["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
+            TableName::Raw => &["PREROUTING", "OUTPUT"],
+        }
+    }
+
+    pub fn is_builtin(self, chain: &str) -> bool {
+        self.builtin_chains().contains(&chain)
+    }
+}
+
+impl fmt::Display for TableName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A built-in chain's policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Policy {
+    Accept,
+    Drop,
+}
+
+impl Policy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Accept => "ACCEPT",
+            Policy::Drop => "DROP",
+        }
+    }
+}
+
+/// A chain and its rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Chain {
+    pub name: String,
+    /// The policy written for a built-in chain (`None`: `-` or not written, i.e. unchanged,
+    /// ACCEPT on a fresh node). Always `None` for user chains.
+    pub policy: Option<Policy>,
+    /// Declared in the restore text (`:NAME - [0:0]`, which also flushes it). Chains that
+    /// only exist on the node (built-in chains, chains made with `iptables -N`) are not.
+    pub declared: bool,
+    pub rules: Vec<Rule>,
+}
+
+impl Chain {
+    pub fn new(name: impl Into<String>, declared: bool) -> Chain {
+        Chain { name: name.into(), policy: None, declared, rules: Vec::new() }
+    }
+}
+
+/// The canonical chain order of kube-proxy's tests: `KUBE-NODEPORTS`, `KUBE-SERVICES`, other
+/// `KUBE-*` by name, then every other chain by name.
+pub fn canonical_chain_order(a: &str, b: &str) -> Ordering {
+    fn group(name: &str) -> u8 {
+        match name {
+            "KUBE-NODEPORTS" => 0,
+            "KUBE-SERVICES" => 1,
+            n if n.starts_with("KUBE-") => 2,
+            _ => 3,
+        }
+    }
+    group(a).cmp(&group(b)).then_with(|| a.as_bytes().cmp(b.as_bytes()))
+}
+
+/// One table. Chains are kept in the order they were created and found through an index;
+/// [`Table::chains`] lists them in canonical order.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: TableName,
+    chains: Vec<Chain>,
+    /// Chain name → position in `chains` (lookups only; never iterated).
+    index: HashMap<String, usize>,
+    /// Chains the restore text deletes (`-X NAME`), in written order.
+    pub deleted: Vec<String>,
+}
+
+/// Equal when the same chains (in canonical order) and deletions.
+impl PartialEq for Table {
+    fn eq(&self, other: &Table) -> bool {
+        self.name == other.name && self.deleted == other.deleted && self.chains() == other.chains()
+    }
+}
+
+impl Eq for Table {}
+
+impl Serialize for Table {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct View<'a> {
+            name: TableName,
+            chains: Vec<&'a Chain>,
+            deleted: &'a [String],
+        }
+        View { name: self.name, chains: self.chains(), deleted: &self.deleted }
+            .serialize(serializer)
+    }
+}
+
+impl Table {
+    pub fn new(name: TableName) -> Table {
+        Table { name, chains: Vec::new(), index: HashMap::new(), deleted: Vec::new() }
+    }
+
+    /// The chains in canonical order (see [`canonical_chain_order`]).
+    pub fn chains(&self) -> Vec<&Chain> {
+        let mut out: Vec<&Chain> = self.chains.iter().collect();
+        out.sort_unstable_by(|a, b| canonical_chain_order(&a.name, &b.name));
+        out
+    }
+
+    /// Number of chains.
+    pub fn chain_count(&self) -> usize {
+        self.chains.len()
+    }
+
+    pub fn chain(&self, name: &str) -> Option<&Chain> {
+        self.index.get(name).map(|&i| &self.chains[i])
+    }
+
+    /// The chain named `name`, created (undeclared) when missing.
+    pub fn chain_mut(&mut self, name: &str) -> &mut Chain {
+        let i = match self.index.get(name) {
+            Some(&i) => i,
+            None => {
+                self.chains.push(Chain::new(name, false));
+                self.index.insert(name.to_owned(), self.chains.len() - 1);
+                self.chains.len() - 1
+            }
+        };
+        &mut self.chains[i]
+    }
+
+    /// Declares a chain (as a `:NAME - [0:0]` line does) and returns it.
+    pub fn declare(&mut self, name: &str) -> &mut Chain {
+        let chain = self.chain_mut(name);
+        chain.declared = true;
+        chain
+    }
+
+    /// Appends a rule to a chain (creating the chain, undeclared, when missing).
+    pub fn append(&mut self, chain: &str, rule: Rule) {
+        self.chain_mut(chain).rules.push(rule);
+    }
+
+    /// The chains, by value, in the order they were created.
+    pub fn into_chains(self) -> Vec<Chain> {
+        self.chains
+    }
+
+    /// Removes a chain (as `-X` does); true when it existed.
+    pub fn remove_chain(&mut self, name: &str) -> bool {
+        let Some(i) = self.index.remove(name) else { return false };
+        self.chains.remove(i);
+        for v in self.index.values_mut() {
+            if *v > i {
+                *v -= 1;
+            }
+        }
+        true
+    }
+}
+
+/// A node's ruleset for one IP family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ruleset {
+    pub family: IpFamily,
+    /// Tables sorted by name.
+    pub tables: Vec<Table>,
+}
+
+impl Ruleset {
+    pub fn new(family: IpFamily) -> Ruleset {
+        Ruleset { family, tables: Vec::new() }
+    }
+
+    pub fn table(&self, name: TableName) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// The table named `name`, created when missing.
+    pub fn table_mut(&mut self, name: TableName) -> &mut Table {
+        let i = match self.tables.binary_search_by(|t| t.name.cmp(&name)) {
+            Ok(i) => i,
+            Err(i) => {
+                self.tables.insert(i, Table::new(name));
+                i
+            }
+        };
+        &mut self.tables[i]
+    }
+
+    /// The rules of one chain as restore lines (what kube-proxy's tests compare chain by
+    /// chain); empty when the chain is absent.
+    pub fn chain_lines(&self, table: TableName, chain: &str) -> Vec<String> {
+        self.table(table)
+            .and_then(|t| t.chain(chain))
+            .map(|c| {
+                c.rules
+                    .iter()
+                    .filter(|r| r.origin == RuleOrigin::Restore)
+                    .map(|r| r.line(&c.name).to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Total number of rules (all tables, all chains).
+    pub fn rule_count(&self) -> usize {
+        self.tables.iter().flat_map(|t| &t.chains).map(|c| c.rules.len()).sum()
+    }
+
+    /// The `iptables-save` rendering: what the kernel prints back on the node.
+    pub fn save(&self) -> super::save::Save<'_> {
+        super::save::Save(self)
+    }
+}
+
+/// The restore text: for every table, `*table`, the declared
+/// chains, the rules from the restore input (not the ones inserted with `iptables -I`),
+/// `-X` lines, `COMMIT`.
+impl fmt::Display for Ruleset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for table in &self.tables {
+            writeln!(f, "*{}", table.name)?;
+            let chains = table.chains();
+            for chain in chains.iter().filter(|c| c.declared) {
+                let policy = chain.policy.map(Policy::as_str).unwrap_or("-");
+                writeln!(f, ":{} {policy} [0:0]", chain.name)?;
+            }
+            for chain in &chains {
+                for rule in chain.rules.iter().filter(|r| r.origin == RuleOrigin::Restore) {
+                    writeln!(f, "{}", rule.line(&chain.name))?;
+                }
+            }
+            for name in &table.deleted {
+                writeln!(f, "-X {name}")?;
+            }
+            writeln!(f, "COMMIT")?;
+        }
+        Ok(())
+    }
+}
