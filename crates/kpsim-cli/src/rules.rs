@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
-use kpsim::backend::iptables;
-use kpsim::model::{Admission, Cluster};
+use kpsim::backend::Ruleset;
+use kpsim::model::Cluster;
 use kpsim::net::IpFamily;
 use kpsim::settings::{Mode, ProxySettings};
 
-use crate::input::{Input, read_one};
+use crate::input::{AdmissionArg, Input, read_one};
 use crate::{CliError, Outcome};
 
 /// `--mode`: the proxy mode whose rules are shown.
@@ -21,10 +21,14 @@ pub enum ModeArg {
 /// `--format`: how the ruleset is spelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// The `iptables-restore` input kube-proxy writes (canonical order).
+    /// iptables: the `iptables-restore` input kube-proxy writes (canonical order).
     Restore,
-    /// What `iptables-save` prints on the node afterwards.
+    /// iptables: what `iptables-save` prints on the node afterwards.
     Save,
+    /// nftables: the transaction kube-proxy sends to `nft -f`.
+    Transaction,
+    /// nftables: what `nft list table` prints on the node afterwards.
+    List,
 }
 
 /// Which node and which kube-proxy: shared by `rules` and `trace`.
@@ -40,15 +44,20 @@ pub struct NodeArgs {
     /// The node kube-proxy runs on (default: the settings file's, else the first node).
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
+    /// How the manifests are admitted: `auto` takes Services + EndpointSlices alone as
+    /// kube-proxy receives them (as-given) and anything else through a simulated API server.
+    #[arg(long, value_enum, default_value_t = AdmissionArg::Auto)]
+    pub admission: AdmissionArg,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub node: NodeArgs,
-    /// Output spelling.
-    #[arg(long, value_enum, default_value = "restore")]
-    pub format: Format,
+    /// Output spelling (default: what kube-proxy writes: `restore` for iptables,
+    /// `transaction` for nftables).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Manifest files (YAML or JSON); `-` or none reads stdin.
     pub files: Vec<PathBuf>,
 }
@@ -70,10 +79,9 @@ pub fn load_node(
     input: &Input,
     family: Option<IpFamily>,
 ) -> Result<LoadedNode, CliError> {
-    let manifests = kpsim::manifest::parse(&input.text);
-    let mut had_errors = input.report(&manifests.diagnostics);
-    let (cluster, diagnostics) = kpsim::model::build::build(&manifests, Admission::Auto);
-    had_errors |= input.report(&diagnostics);
+    let analysis = kpsim::analyze(&input.text, args.admission.into());
+    let mut had_errors = input.report(&analysis.diagnostics);
+    let cluster = analysis.cluster;
 
     let settings = match &args.settings {
         Some(path) => {
@@ -118,30 +126,49 @@ pub fn load_node(
     Ok(LoadedNode { cluster, settings, had_errors })
 }
 
-fn mode_of(m: ModeArg) -> Mode {
+pub fn mode_of(m: ModeArg) -> Mode {
     match m {
         ModeArg::Iptables => Mode::Iptables,
         ModeArg::Nftables => Mode::Nftables,
     }
 }
 
-/// Fails unless the settings ask for a mode this command can show.
-pub fn require_iptables(settings: &ProxySettings) -> Result<(), CliError> {
-    match settings.mode {
-        Mode::Iptables => Ok(()),
-        other => Err(CliError(format!("mode `{other}` is not available yet; use --mode iptables"))),
-    }
+/// Builds the node's ruleset in the settings' mode.
+pub fn build_rules(node: &LoadedNode) -> Result<Ruleset, CliError> {
+    let plan = kpsim::proxy::plan(&node.cluster, &node.settings);
+    Ok(Ruleset::build(&plan)?)
 }
 
 pub fn run(args: &Args) -> Result<Outcome, CliError> {
     let input = Input::read(&args.files)?;
     let node = load_node(&args.node, &input, None)?;
-    require_iptables(&node.settings)?;
-    let plan = kpsim::proxy::plan(&node.cluster, &node.settings);
-    let ruleset = iptables::build(&plan);
-    match args.format {
-        Format::Restore => print!("{ruleset}"),
-        Format::Save => print!("{}", ruleset.save()),
-    }
+    let ruleset = build_rules(&node)?;
+    let text = match (&ruleset, args.format) {
+        (Ruleset::Iptables(r), None | Some(Format::Restore)) => r.to_string(),
+        (Ruleset::Iptables(r), Some(Format::Save)) => r.save().to_string(),
+        (Ruleset::Nftables(r), None | Some(Format::Transaction)) => r.transaction().to_string(),
+        (Ruleset::Nftables(r), Some(Format::List)) => r.list_view().to_string(),
+        (rules, Some(format)) => {
+            let formats = match rules.mode() {
+                Mode::Nftables => "transaction or list",
+                _ => "restore or save",
+            };
+            return Err(CliError(format!(
+                "--format {} does not exist in {} mode (use {formats})",
+                format_name(format),
+                rules.mode()
+            )));
+        }
+    };
+    print!("{text}");
     Ok(if node.had_errors { Outcome::InputErrors } else { Outcome::Ok })
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Restore => "restore",
+        Format::Save => "save",
+        Format::Transaction => "transaction",
+        Format::List => "list",
+    }
 }

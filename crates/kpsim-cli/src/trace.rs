@@ -4,13 +4,14 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use kpsim::backend::iptables;
+use kpsim::backend::{Ruleset, iptables, nftables};
 use kpsim::net::{IpFamily, split_host_port};
+use kpsim::settings::Mode;
 use kpsim::sim::{Choices, Packet, PacketProtocol, Trace};
 use serde_json::json;
 
 use crate::input::{Input, read_one};
-use crate::rules::{NodeArgs, load_node, require_iptables};
+use crate::rules::{ModeArg, NodeArgs, build_rules, load_node};
 use crate::{CliError, Outcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -31,8 +32,9 @@ pub enum Output {
 pub struct Args {
     #[command(flatten)]
     pub node: NodeArgs,
-    /// Trace through this iptables-restore or iptables-save file instead of generated rules
-    /// (manifests are then optional).
+    /// Trace through this ruleset instead of generated rules (manifests are then optional):
+    /// `iptables-restore`/`iptables-save` text in iptables mode, `nft list ruleset` text in
+    /// nftables mode (the mode is recognised from the text when `--mode` is not given).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
     /// Source address: a pod or outside client, or one of the node's own addresses (then the
@@ -97,31 +99,55 @@ pub fn run(args: &Args) -> Result<Outcome, CliError> {
     } else {
         Input::read(&args.files)?
     };
-    let node = load_node(&args.node, &input, Some(family))?;
-    require_iptables(&node.settings)?;
+    let rules_file = args.rules.as_deref().map(read_one).transpose()?;
+    let mut node_args = args.node.clone();
+    if let (None, Some((_, text))) = (node_args.mode, &rules_file) {
+        node_args.mode =
+            Some(if looks_like_nftables(text) { ModeArg::Nftables } else { ModeArg::Iptables });
+    }
+    let mut node = load_node(&node_args, &input, Some(family))?;
+    if let Some(mode) = node_args.mode {
+        node.settings.mode = crate::rules::mode_of(mode);
+    }
     let mut had_errors = node.had_errors;
-    let ruleset = match &args.rules {
-        Some(path) => {
-            let (name, text) = read_one(path)?;
-            let (ruleset, diagnostics) = iptables::parse(&text, node.settings.family);
+    let ruleset = match rules_file {
+        Some((name, text)) => {
             let mut rules_input = Input { text: String::new(), sources: Vec::new() };
-            rules_input.push(name, &text);
-            had_errors |= rules_input.report(&diagnostics);
-            ruleset
+            rules_input.push(name.clone(), &text);
+            match node.settings.mode {
+                Mode::Nftables => match nftables::parse_list(&text) {
+                    Ok(r) => Ruleset::Nftables(r),
+                    Err(e) => return Err(CliError(format!("{name}:{e}"))),
+                },
+                _ => {
+                    let (ruleset, diagnostics) = iptables::parse(&text, node.settings.family);
+                    had_errors |= rules_input.report(&diagnostics);
+                    Ruleset::Iptables(ruleset)
+                }
+            }
         }
-        None => iptables::build(&kpsim::proxy::plan(&node.cluster, &node.settings)),
+        None => build_rules(&node)?,
     };
     let choices = if args.all_branches {
         Choices::AllBranches
     } else {
         Choices::Seed(args.seed.unwrap_or(0))
     };
-    let trace = kpsim::sim::iptables::trace(&ruleset, &node.settings, packet, choices);
+    let entry = kpsim::sim::entry_for(&node.settings, packet.src);
+    let trace = kpsim::sim::trace_node(&ruleset, &node.settings, packet, entry, choices);
     match args.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&to_json(&trace))?),
         Output::Text => print!("{}", text(&trace)),
     }
     Ok(if had_errors { Outcome::InputErrors } else { Outcome::Ok })
+}
+
+/// `nft list` output starts with `table …`; iptables text with `*table` or `:CHAIN`.
+fn looks_like_nftables(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .is_some_and(|l| l.starts_with("table ") || l.starts_with("add table "))
 }
 
 /// The JSON contract: `verdict`, `destinations`, `masquerade`, `steps` (each with its path

@@ -1,5 +1,82 @@
-//! Backends: one typed ruleset per proxy mode, built from the [`ProxyPlan`](crate::proxy::ProxyPlan),
-//! each rendered to the exact text kube-proxy writes through `Display`.
+//! Backends: one typed ruleset per proxy mode, built from the [`ProxyPlan`], each rendered to
+//! the exact text kube-proxy writes through `Display`.
+//!
+//! Each backend speaks its own vocabulary (`iptables::Rule`, `nftables::Rule`); [`Ruleset`]
+//! is the closed set of them, dispatched with `match`. IPVS is described in the spec but not
+//! simulated: asking for it is an [`UnsupportedMode`] error, never a silent fallback.
 
 pub mod iptables;
 pub mod nftables;
+
+use std::fmt;
+
+use crate::proxy::ProxyPlan;
+use crate::settings::Mode;
+
+/// The rules kube-proxy writes on one node, in the vocabulary of its mode.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ruleset {
+    Iptables(iptables::Ruleset),
+    Nftables(nftables::Ruleset),
+}
+
+/// A mode kpsim does not simulate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnsupportedMode(pub Mode);
+
+impl fmt::Display for UnsupportedMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "proxy mode `{}` is not simulated (iptables and nftables are)", self.0)
+    }
+}
+
+impl std::error::Error for UnsupportedMode {}
+
+impl Ruleset {
+    /// Builds the ruleset of the plan's mode (`plan.settings.mode`).
+    ///
+    /// ```
+    /// let analysis = kpsim::analyze(include_str!("../tests/data/examples/kube-proxy.yaml"), Default::default());
+    /// let mut settings = kpsim::settings::ProxySettings::for_node(
+    ///     &analysis.cluster, "minikube", kpsim::settings::Mode::Nftables, kpsim::net::IpFamily::V4);
+    /// let plan = kpsim::proxy::plan(&analysis.cluster, &settings);
+    /// let rules = kpsim::backend::Ruleset::build(&plan).unwrap();
+    /// assert!(rules.to_string().starts_with("add table ip kube-proxy"));
+    /// settings.mode = kpsim::settings::Mode::Iptables;
+    /// let rules = kpsim::backend::Ruleset::build(&kpsim::proxy::plan(&analysis.cluster, &settings)).unwrap();
+    /// assert!(rules.to_string().starts_with("*filter"));
+    /// ```
+    pub fn build(plan: &ProxyPlan) -> Result<Ruleset, UnsupportedMode> {
+        match plan.settings.mode {
+            Mode::Iptables => Ok(Ruleset::Iptables(iptables::build(plan))),
+            Mode::Nftables => Ok(Ruleset::Nftables(nftables::build(plan))),
+            Mode::Ipvs => Err(UnsupportedMode(Mode::Ipvs)),
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        match self {
+            Ruleset::Iptables(_) => Mode::Iptables,
+            Ruleset::Nftables(_) => Mode::Nftables,
+        }
+    }
+
+    /// The second spelling of the mode: what an admin sees on the node (`iptables-save`,
+    /// `nft list table`).
+    pub fn node_view(&self) -> String {
+        match self {
+            Ruleset::Iptables(r) => r.save().to_string(),
+            Ruleset::Nftables(r) => r.list_view().to_string(),
+        }
+    }
+}
+
+/// What kube-proxy writes: the `iptables-restore` input, or the `nft -f` transaction.
+impl fmt::Display for Ruleset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ruleset::Iptables(r) => r.fmt(f),
+            Ruleset::Nftables(r) => r.transaction().fmt(f),
+        }
+    }
+}

@@ -140,9 +140,14 @@ impl<'a> Tracer<'a> {
         Tracer { ruleset, node, index: RulesetIndex::new(ruleset) }
     }
 
-    /// Traces the first packet of a new connection.
+    /// Traces the first packet of a new connection, entering where its source says
+    /// ([`NodeNetwork::entry_for`]).
     pub fn trace(&self, packet: Packet, choices: Choices) -> Trace {
-        let entry = self.node.entry_for(packet.src);
+        self.trace_from(packet, self.node.entry_for(packet.src), choices)
+    }
+
+    /// Traces the first packet of a new connection entering at `entry`.
+    pub fn trace_from(&self, packet: Packet, entry: Entry, choices: Choices) -> Trace {
         let paths = walk::walk(self, packet, entry, choices);
         Trace { node: self.node.name.clone(), mode: Mode::Iptables, entry, packet, paths }
     }

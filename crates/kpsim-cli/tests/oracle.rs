@@ -1,10 +1,12 @@
-//! The iptables reference cases (`crates/kpsim/tests/data/oracle/iptables/`), every one of
-//! them, through the `kpsim` binary's CLI contract: dumps byte for byte, chains rule for rule,
-//! flows destination for destination.
+//! The reference cases (`crates/kpsim/tests/data/oracle/{iptables,nftables}/`), every one of
+//! them, through the `kpsim` binary's CLI contract: iptables dumps byte for byte, nftables
+//! transactions after the upstream test's normalisation and `nft list` views byte for byte,
+//! chains rule for rule, flows destination for destination.
 //!
-//! The harness walks the folder: any folder with a `settings.yaml` is a case; a case with a
-//! `steps.yaml` is checked step folder by step folder. So unpublished cases of the same kind
-//! dropped into the folder are checked too.
+//! The harness walks the folders: any folder with a `settings.yaml` is a case; a case with a
+//! `steps.yaml` (or, without one, `step*` subfolders holding an `input.yaml`) is checked step
+//! folder by step folder with the case's settings. So unpublished cases of the same kind
+//! dropped into the folders are checked too.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,7 +14,7 @@ use std::process::Command;
 use serde::Deserialize;
 
 fn oracle_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../kpsim/tests/data/oracle/iptables")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../kpsim/tests/data/oracle")
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,6 +45,7 @@ struct StepEntry {
 struct Report {
     cases: usize,
     dumps: usize,
+    lists: usize,
     chains: usize,
     flows: usize,
     failures: Vec<String>,
@@ -86,6 +89,33 @@ fn chain_rules(restore: &str, table: &str, chain: &str) -> Vec<String> {
     out
 }
 
+/// The upstream nftables test's normalisation (`assertNFTablesTransactionEqual`): drop blank
+/// and `#` lines; stable-sort by object type (table, chain, rule, set, map, element), then
+/// object name (5th word), then — except for rules — the whole line.
+fn normalise_nft(text: &str) -> Vec<String> {
+    let rank = |line: &str| match line.split(' ').nth(1).unwrap_or("") {
+        "table" => 0,
+        "chain" => 1,
+        "rule" => 2,
+        "set" => 3,
+        "map" => 4,
+        "element" => 5,
+        _ => 6,
+    };
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    lines.sort_by(|a, b| {
+        let key = |l: &str| (rank(l), l.split(' ').nth(4).unwrap_or("").to_owned());
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| if rank(a) == 2 { std::cmp::Ordering::Equal } else { a.cmp(b) })
+    });
+    lines
+}
+
 fn check_dir(case: &Path, dir: &Path, report: &mut Report) {
     let settings = case.join("settings.yaml");
     let settings = settings.to_str().unwrap_or_default();
@@ -111,6 +141,47 @@ fn check_dir(case: &Path, dir: &Path, report: &mut Report) {
         let got = restore.clone().unwrap_or_default();
         if got != want {
             report.failures.push(format!("{name}: dump differs\n--- want\n{want}--- got\n{got}"));
+        }
+    }
+
+    let expected_nft = dir.join("expected.nft");
+    if expected_nft.is_file() {
+        report.dumps += 1;
+        let want = normalise_nft(&std::fs::read_to_string(&expected_nft).unwrap_or_default());
+        let got = normalise_nft(restore.as_deref().unwrap_or(""));
+        if got != want {
+            let diff: Vec<String> = want
+                .iter()
+                .filter(|l| !got.contains(l))
+                .map(|l| format!("- {l}"))
+                .chain(got.iter().filter(|l| !want.contains(l)).map(|l| format!("+ {l}")))
+                .collect();
+            report.failures.push(format!(
+                "{name}: transaction differs after normalisation\n{}",
+                if diff.is_empty() {
+                    "(same lines, different rule order)".to_owned()
+                } else {
+                    diff.join("\n")
+                }
+            ));
+        }
+    }
+
+    let expected_list = dir.join("expected.ruleset.txt");
+    if expected_list.is_file() && input.is_file() {
+        report.lists += 1;
+        let want: String = std::fs::read_to_string(&expected_list)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let (got, err, ok) =
+            kpsim(&["rules", "--settings", settings, "--format", "list", &input_s]);
+        if !ok || got != want {
+            report.failures.push(format!(
+                "{name}: nft list view differs {err}\n--- want\n{want}--- got\n{got}"
+            ));
         }
     }
 
@@ -197,9 +268,10 @@ fn check_dir(case: &Path, dir: &Path, report: &mut Report) {
 }
 
 #[test]
-fn every_iptables_reference_case_passes_through_the_cli() {
+fn every_iptables_and_nftables_reference_case_passes_through_the_cli() {
     let mut cases = Vec::new();
-    find_cases(&oracle_root(), &mut cases);
+    find_cases(&oracle_root().join("iptables"), &mut cases);
+    find_cases(&oracle_root().join("nftables"), &mut cases);
     assert!(!cases.is_empty(), "no cases under {}", oracle_root().display());
     let mut report = Report::default();
     for case in &cases {
@@ -211,14 +283,32 @@ fn every_iptables_reference_case_passes_through_the_cli() {
             for s in steps {
                 check_dir(case, &case.join(&s.dir), &mut report);
             }
-        } else {
+            continue;
+        }
+        let mut step_dirs: Vec<PathBuf> = std::fs::read_dir(case)
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        step_dirs.retain(|p| {
+            p.is_dir()
+                && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("step"))
+                && p.join("input.yaml").is_file()
+        });
+        step_dirs.sort();
+        if case.join("input.yaml").is_file()
+            || case.join("rules.iptables-restore").is_file()
+            || step_dirs.is_empty()
+        {
             check_dir(case, case, &mut report);
+        }
+        for dir in &step_dirs {
+            check_dir(case, dir, &mut report);
         }
     }
     eprintln!(
-        "iptables oracle: {} cases, {} dumps, {} chains, {} flows checked, {} failures",
+        "oracle: {} cases, {} dumps, {} list views, {} chains, {} flows checked, {} failures",
         report.cases,
         report.dumps,
+        report.lists,
         report.chains,
         report.flows,
         report.failures.len()
