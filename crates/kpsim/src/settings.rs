@@ -190,7 +190,14 @@ impl ProxySettings {
             node_ip: node.and_then(|n| n.internal_ip(family)),
             node_labels: node.map(|n| n.labels.clone()).unwrap_or_default(),
             node_interfaces: interfaces,
-            node_port_addresses: Vec::new(),
+            // kube-proxy's default `--nodeport-addresses`: every local address in iptables
+            // mode; `primary` (the node's primary IPs) in nftables mode.
+            node_port_addresses: match mode {
+                Mode::Nftables => node
+                    .map(|n| n.internal_ips.iter().copied().map(Cidr::host).collect())
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            },
             local_traffic_detector: detector,
             service_cidrs: cluster
                 .service_cidrs
@@ -344,6 +351,8 @@ impl SettingsFile {
             }
             s.node_interfaces = out;
         }
+        // The schema's default is `[]` (every local address), whatever the mode.
+        s.node_port_addresses.clear();
         if let Some(cidrs) = &self.node_port_addresses {
             s.node_port_addresses = cidrs
                 .iter()

@@ -7,6 +7,10 @@
 //! Needs root, `ip`, `iptables`/`ip6tables` (nf_tables) and `nfacct` (`cargo xtask test`
 //! installs them). `KPSIM_SKIP_KERNEL_TESTS=1` skips it, loudly.
 
+mod support {
+    pub mod scenarios;
+}
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -128,45 +132,11 @@ fn cases() -> Vec<(String, ProxySettings, Ruleset)> {
         let name = dir.strip_prefix(data()).unwrap_or(&dir).display().to_string();
         out.push((name, settings, iptables::build(&plan)));
     }
-    // The golden scenarios that come with settings.
-    let mut scenarios: Vec<PathBuf> = std::fs::read_dir(data().join("scenarios"))
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.join("settings.yaml").is_file())
-                .collect()
-        })
-        .unwrap_or_default();
-    scenarios.sort();
-    for dir in scenarios {
-        let text = std::fs::read_to_string(dir.join("input.yaml")).unwrap_or_default();
-        let (cluster, _) =
-            kpsim::model::build::build(&kpsim::manifest::parse(&text), Admission::Auto);
-        let (file, _) = kpsim::settings::parse_settings_file(
-            &std::fs::read_to_string(dir.join("settings.yaml")).unwrap_or_default(),
-        );
-        let settings = file.resolve(&cluster, &mut Vec::new());
-        let plan = kpsim::proxy::plan(&cluster, &settings);
-        let name = dir.strip_prefix(data()).unwrap_or(&dir).display().to_string();
-        out.push((name, settings, iptables::build(&plan)));
-    }
-    // The walkthrough example, on each of its nodes.
-    let mut text = String::new();
-    for f in ["examples/kube-proxy.yaml", "examples/minikube-3-nodes.yaml"] {
-        text.push_str(&std::fs::read_to_string(data().join(f)).unwrap_or_default());
-        text.push_str("\n---\n");
-    }
-    let m = kpsim::manifest::parse(&text);
-    let (cluster, _) = kpsim::model::build::build(&m, Admission::Auto);
-    let mut nodes: Vec<String> = cluster.nodes.iter().map(|n| n.name.clone()).collect();
-    if nodes.is_empty() {
-        nodes.push("minikube".to_owned());
-    }
-    for node in nodes {
-        let family = cluster.ip_families().first().copied().unwrap_or(IpFamily::V4);
-        let settings = ProxySettings::for_node(&cluster, &node, Mode::Iptables, family);
-        let plan = kpsim::proxy::plan(&cluster, &settings);
-        out.push((format!("walkthrough on {node}"), settings, iptables::build(&plan)));
+    // Every scenario, on each of its nodes (the walkthrough among them).
+    for (name, settings, ruleset) in support::scenarios::rulesets(Mode::Iptables) {
+        if let kpsim::backend::Ruleset::Iptables(r) = ruleset {
+            out.push((format!("scenario {name}"), settings, r));
+        }
     }
     out
 }

@@ -1,5 +1,5 @@
-//! The real kernel as the judge of both renderings: every oracle case and every `nft-*`
-//! scenario is loaded into a scratch network namespace with the real `nft` (nftables 1.0.6 on
+//! The real kernel as the judge of both renderings: every oracle case and every scenario
+//! (each node) is loaded into a scratch network namespace with the real `nft` (nftables 1.0.6 on
 //! Debian 12): the transaction must pass `nft -c -f` and `nft -f`, and `nft list table` must
 //! print exactly our list view, and parsing that listing must give the ruleset as loaded. The namespace is always deleted.
 //!
@@ -7,13 +7,15 @@
 //! loudly on machines without them.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 mod support {
     pub mod nftables;
+    pub mod scenarios;
 }
-use support::nftables::{load, name, nft_scenarios, oracle_cases};
+use kpsim::backend::nftables::Ruleset;
+use support::nftables::{load, name, oracle_cases};
 
 const INSTALL_HINT: &str = "install them with `apt-get install nftables iproute2` (or run \
 `cargo xtask test`, which installs them) and run the tests as root; set \
@@ -79,8 +81,7 @@ impl Drop for Netns {
     }
 }
 
-fn check_case(case: &Path, index: usize) -> Result<(), String> {
-    let (ruleset, _) = load(case);
+fn check_ruleset(ruleset: &Ruleset, index: usize) -> Result<(), String> {
     let transaction = ruleset.transaction().to_string();
     let file: PathBuf =
         std::env::temp_dir().join(format!("kpsim-nft-{}-{index}.nft", std::process::id()));
@@ -133,16 +134,22 @@ fn transactions_load_into_the_kernel_and_list_as_our_list_view() {
         );
         return;
     }
-    let cases: Vec<PathBuf> = oracle_cases().into_iter().chain(nft_scenarios()).collect();
+    let mut rulesets: Vec<(String, Ruleset)> =
+        oracle_cases().iter().map(|case| (name(case), load(case).0)).collect();
+    for (name, _, ruleset) in support::scenarios::rulesets(kpsim::settings::Mode::Nftables) {
+        if let kpsim::backend::Ruleset::Nftables(r) = ruleset {
+            rulesets.push((format!("scenario {name}"), r));
+        }
+    }
     let mut failures = Vec::new();
-    for (i, case) in cases.iter().enumerate() {
-        if let Err(e) = check_case(case, i) {
-            failures.push(format!("{}: {e}", name(case)));
+    for (i, (name, ruleset)) in rulesets.iter().enumerate() {
+        if let Err(e) = check_ruleset(ruleset, i) {
+            failures.push(format!("{name}: {e}"));
         }
     }
     println!(
         "kernel nftables: {} rulesets loaded and listed, {} failed",
-        cases.len(),
+        rulesets.len(),
         failures.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

@@ -42,17 +42,6 @@ pub fn oracle_cases() -> Vec<PathBuf> {
     cases
 }
 
-/// The scenarios written for nftables mode (folders named `nft-*` with a settings file).
-pub fn nft_scenarios() -> Vec<PathBuf> {
-    folders_with_input(&data().join("scenarios"))
-        .into_iter()
-        .filter(|p| {
-            p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("nft-"))
-                && p.join("settings.yaml").is_file()
-        })
-        .collect()
-}
-
 /// Runs a case folder through the pipeline: its ruleset and the settings it was built with.
 pub fn load(case: &Path) -> (Ruleset, ProxySettings) {
     let input = fs::read_to_string(case.join("input.yaml")).expect("input.yaml");

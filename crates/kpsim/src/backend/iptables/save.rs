@@ -199,14 +199,19 @@ impl fmt::Display for SaveRule<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let r = self.rule;
         write!(f, "-A {}", self.chain)?;
-        // Header: -s, -d, -i, -o, -p.
+        // Header: -s, -d, -i, -o, -p. The kernel keeps an address match only as a mask, so
+        // a prefix of length 0 (`-s 0.0.0.0/0`) matches everything and is not printed.
         for m in &r.matches {
-            if let Match::Source { negated, address } = m {
+            if let Match::Source { negated, address } = m
+                && (*negated || address.cidr.prefix_len() > 0)
+            {
                 write!(f, "{} -s {}", bang(*negated), address.cidr)?;
             }
         }
         for m in &r.matches {
-            if let Match::Destination { negated, address } = m {
+            if let Match::Destination { negated, address } = m
+                && (*negated || address.cidr.prefix_len() > 0)
+            {
                 write!(f, "{} -d {}", bang(*negated), address.cidr)?;
             }
         }

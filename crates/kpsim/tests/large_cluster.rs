@@ -1,95 +1,16 @@
-//! Golden files for scenario folders (`tests/data/scenarios/<name>/`): `input.yaml`, an
-//! optional `settings.yaml`, and per node `iptables.<node>.restore` and `iptables.<node>.save`.
-//! Without settings, every node of the cluster is rendered with settings derived from it.
-//!
-//! Goldens are rewritten only by running the tests with `KPSIM_BLESS=1`; review the diff.
-//! Also here: large-cluster mode, on an input generated from a template.
+//! iptables large-cluster mode, on an input generated from a template (the scenario goldens
+//! of every mode are in `tests/scenarios.rs`).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 
 use kpsim::backend::iptables::{self, Ruleset, TableName};
 use kpsim::model::{Admission, Cluster};
 use kpsim::net::IpFamily;
 use kpsim::settings::{Mode, ProxySettings};
 
-fn scenarios() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scenarios")
-}
-
 fn cluster_of(text: &str) -> Cluster {
     let m = kpsim::manifest::parse(text);
     kpsim::model::build::build(&m, Admission::Auto).0
-}
-
-/// (node, settings) pairs to render for a scenario.
-fn nodes(dir: &Path, cluster: &Cluster) -> Vec<(String, ProxySettings)> {
-    if let Ok(text) = std::fs::read_to_string(dir.join("settings.yaml")) {
-        let (file, d) = kpsim::settings::parse_settings_file(&text);
-        assert!(d.is_empty(), "{}: {d:?}", dir.display());
-        let s = file.resolve(cluster, &mut Vec::new());
-        return vec![(s.node_name.clone(), s)];
-    }
-    let family = cluster.ip_families().first().copied().unwrap_or(IpFamily::V4);
-    let mut names: Vec<String> = cluster.nodes.iter().map(|n| n.name.clone()).collect();
-    if names.is_empty() {
-        names.push("node".to_owned());
-    }
-    names
-        .into_iter()
-        .map(|n| {
-            let s = ProxySettings::for_node(cluster, &n, Mode::Iptables, family);
-            (n, s)
-        })
-        .collect()
-}
-
-fn check(path: &Path, got: &str, failures: &mut Vec<String>) {
-    if std::env::var("KPSIM_BLESS").is_ok_and(|v| v == "1") {
-        std::fs::write(path, got).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        return;
-    }
-    match std::fs::read_to_string(path) {
-        Ok(want) if want == got => {}
-        Ok(want) => failures.push(format!(
-            "{} differs (rerun with KPSIM_BLESS=1 if the change is intended)\n--- want\n{want}--- got\n{got}",
-            path.display()
-        )),
-        Err(_) => failures.push(format!("{} is missing: run with KPSIM_BLESS=1", path.display())),
-    }
-}
-
-#[test]
-fn scenario_rules_match_their_golden_files() {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(scenarios())
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.join("input.yaml").is_file())
-                .collect()
-        })
-        .unwrap_or_default();
-    dirs.sort();
-    assert!(!dirs.is_empty());
-    let mut failures = Vec::new();
-    for dir in &dirs {
-        let text = std::fs::read_to_string(dir.join("input.yaml")).unwrap_or_default();
-        let cluster = cluster_of(&text);
-        for (node, settings) in nodes(dir, &cluster) {
-            let ruleset = iptables::build(&kpsim::proxy::plan(&cluster, &settings));
-            check(
-                &dir.join(format!("iptables.{node}.restore")),
-                &ruleset.to_string(),
-                &mut failures,
-            );
-            check(
-                &dir.join(format!("iptables.{node}.save")),
-                &ruleset.save().to_string(),
-                &mut failures,
-            );
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 /// `services` Services with `per_service` endpoints each, from one template.
