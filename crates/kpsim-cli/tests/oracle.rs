@@ -281,10 +281,13 @@ fn every_iptables_and_nftables_reference_and_spec_case_passes_through_the_cli() 
         find_cases(&data_root().join(root).join("nftables"), &mut cases);
         assert!(cases.len() > before, "no cases under {}", data_root().join(root).display());
     }
-    // `KPSIM_CASES=<substring>` narrows the run to the matching case folders (while working
-    // on them); unset, every case runs.
+    // `KPSIM_CASES=<substring>` narrows the run to the case folders whose path below
+    // `tests/data` contains it (e.g. `spec/nftables`), while working on them; unset, every
+    // case runs.
     if let Ok(filter) = std::env::var("KPSIM_CASES") {
-        cases.retain(|c| c.display().to_string().contains(&filter));
+        let root = data_root();
+        cases
+            .retain(|c| c.strip_prefix(&root).unwrap_or(c).display().to_string().contains(&filter));
     }
     let mut report = Report::default();
     for case in &cases {
