@@ -8,8 +8,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::fields::{DEFAULT_AFFINITY_TIMEOUT, ObjectDiagnostics};
 use crate::diagnostic::{Diagnostic, DiagnosticKind};
 use crate::model::{
-    ClusterIp, IpMode, LoadBalancerIngress, Marked, Service, ServicePort, ServiceType,
-    SessionAffinity, TargetPort, TrafficPolicy,
+    ClusterIp, ClusterIpFields, IpMode, LoadBalancerIngress, Marked, Service, ServicePort,
+    ServiceType, SessionAffinity, TargetPort, TrafficPolicy,
 };
 use crate::net::IpFamily;
 
@@ -216,6 +216,10 @@ pub(crate) fn read_service(d: &mut ObjectDiagnostics<'_>, svc: &core::Service) -
         labels: meta.labels.clone().unwrap_or_default(),
         service_type,
         cluster_ip,
+        cluster_ip_fields: ClusterIpFields {
+            cluster_ip: spec.cluster_ip.as_deref().is_some_and(|s| !s.is_empty()),
+            cluster_ips: spec.cluster_ips.as_ref().is_some_and(|l| !l.is_empty()),
+        },
         ip_families,
         selector: spec.selector.clone().filter(|s| !s.is_empty()),
         ports,
