@@ -43,6 +43,7 @@ mod request;
 mod resolve;
 mod setup;
 mod sockets;
+mod story;
 mod walk;
 
 use std::collections::BTreeMap;

@@ -29,6 +29,14 @@ fn who(netns: &Netns<'_>) -> String {
     }
 }
 
+/// `a tcp SYN`, `an ICMP echo request`.
+fn with_article(what: &str) -> String {
+    // Said aloud: "an ICMP", "an sctp" ("ess"), but "a udp" ("you").
+    let vowel =
+        what.starts_with(['a', 'e', 'i', 'o', 'A', 'E', 'I', 'O']) || what.starts_with("sctp");
+    format!("{} {what}", if vowel { "an" } else { "a" })
+}
+
 fn port_of(p: &Packet) -> String {
     format!("{}/{}", side(p.dst, p.dport), p.protocol.as_lower().to_uppercase())
 }
@@ -47,9 +55,9 @@ impl<'n> Session<'n> {
             Message::Request,
             first,
             format!(
-                "{} sends a {} from {} to {}",
+                "{} sends {} from {} to {}",
                 who(&client),
-                Message::Request.describe(first.protocol),
+                with_article(&Message::Request.describe(first.protocol)),
                 side(first.src, first.sport),
                 side(first.dst, first.dport)
             ),
@@ -231,8 +239,9 @@ impl<'n> Session<'n> {
         let from = side(pkt.packet.src, pkt.packet.sport);
         let text = if !ok {
             format!(
-                "{} gets a {what} from {from}, but it talked to {}: not its connection, so it ignores it and keeps waiting",
+                "{} gets {} from {from}, but it talked to {}: not its connection, so it ignores it and keeps waiting",
                 who(&client),
+                with_article(&what),
                 side(first.dst, first.dport)
             )
         } else if matches!(pkt.message, Message::Icmp { .. }) {

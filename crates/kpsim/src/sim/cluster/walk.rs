@@ -259,7 +259,7 @@ impl<'n> Session<'n> {
                     vec![(st, mv)]
                 }
                 (Position::FromOutside, _) => {
-                    let mv = self.from_outside(&mut st, pkt);
+                    let mv = self.outside_sends(&mut st, pkt);
                     vec![(st, mv)]
                 }
                 (Position::NodeArrives { node, veth, .. }, Direction::Request) => {
@@ -398,7 +398,7 @@ impl<'n> Session<'n> {
         None
     }
 
-    fn from_outside(&self, st: &mut FlowState, pkt: Pkt) -> Move<'n> {
+    fn outside_sends(&self, st: &mut FlowState, pkt: Pkt) -> Move<'n> {
         let dst = pkt.packet.dst;
         let Some((node, why)) = self.entry_node(dst) else {
             let what = self.address_kind(dst);
