@@ -39,6 +39,7 @@
 mod exchange;
 pub mod hop;
 mod netfilter;
+mod node;
 mod request;
 mod resolve;
 mod setup;

@@ -1,6 +1,7 @@
 //! Moving one packet through the network until it ends somewhere: a pod's routes and veth,
-//! the bridge, a node's netfilter pass (requests) or conntrack (replies and errors), its
-//! routing decision, the wire, the gateway. Random choices in a node pass fork the walk.
+//! the bridge, the wire between nodes, the gateway. Random choices in a node pass fork the
+//! walk. What happens inside a node's namespace (netfilter pass, conntrack, routing) is
+//! `node`'s.
 //!
 //! What a packet that ended does next — a socket answering, an error going back, the client
 //! judging the answer — is `exchange`'s. The node tracers are built once per session, for the
@@ -12,7 +13,6 @@ use std::net::IpAddr;
 
 use super::ClusterNetwork;
 use super::hop::{Actor, Direction, Hop, HopKind, IcmpError, Message, Place, RouteRef};
-use super::netfilter::{PassInput, pass};
 use crate::backend::Ruleset;
 use crate::net::{IpFamily, join_host_port};
 use crate::sim::conntrack::Conntrack;
@@ -34,7 +34,7 @@ pub(crate) struct Session<'n> {
     pub net: &'n ClusterNetwork,
     tracers: RefCell<BTreeMap<(String, IpFamily), NodeTracer<'n>>>,
     /// Flows of the current connection (forks stop at [`super::MAX_FLOWS`]).
-    flows: Cell<usize>,
+    pub(super) flows: Cell<usize>,
 }
 
 impl std::fmt::Debug for Session<'_> {
@@ -119,7 +119,7 @@ pub(super) struct FlowState {
     pub traces: Vec<Trace>,
     pub conntrack: Conntrack,
     pub probability: f64,
-    passes: usize,
+    pub(super) passes: usize,
     moves: usize,
     /// Why the flow ended as it did, in words (set where it ends).
     pub reason: Option<String>,
@@ -130,14 +130,14 @@ impl FlowState {
         FlowState { probability: 1.0, ..FlowState::default() }
     }
 
-    fn end(&mut self, why: String) {
+    pub(super) fn end(&mut self, why: String) {
         if self.reason.is_none() {
             self.reason = Some(why);
         }
     }
 }
 
-enum Move<'n> {
+pub(super) enum Move<'n> {
     To(Position<'n>, Pkt),
     End(End<'n>),
 }
@@ -185,7 +185,13 @@ impl<'n> Session<'n> {
         self.flows.set(1);
     }
 
-    fn node_trace(&self, node: &str, packet: Packet, entry: Entry, choices: Choices) -> Trace {
+    pub(super) fn node_trace(
+        &self,
+        node: &str,
+        packet: Packet,
+        entry: Entry,
+        choices: Choices,
+    ) -> Trace {
         let family = IpFamily::of(packet.dst);
         let key = (node.to_owned(), family);
         let Some(rules) = self.net.rules.get(&key) else {
@@ -287,7 +293,14 @@ impl<'n> Session<'n> {
         done
     }
 
-    fn hop(&self, kind: HopKind, actor: Actor, place: Place, pkt: &Pkt, text: String) -> Hop {
+    pub(super) fn hop(
+        &self,
+        kind: HopKind,
+        actor: Actor,
+        place: Place,
+        pkt: &Pkt,
+        text: String,
+    ) -> Hop {
         Hop::new(kind, pkt.direction, actor, place, pkt.message, pkt.packet, text)
     }
 
@@ -456,224 +469,7 @@ impl<'n> Session<'n> {
         String::new()
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn node_pass(
-        &self,
-        mut st: FlowState,
-        node: &'n NodeNetns,
-        entry: Entry,
-        veth: Option<&'n str>,
-        pkt: Pkt,
-        choices: Choices,
-        client: Netns<'n>,
-    ) -> Vec<(FlowState, Move<'n>)> {
-        let family = IpFamily::of(pkt.packet.dst);
-        let this_pass = pass_choices(choices, st.passes);
-        st.passes += 1;
-        let trace = self.node_trace(&node.name, pkt.packet, entry, this_pass);
-        let trace_index = st.traces.len();
-        let paths = trace.paths.clone();
-        st.traces.push(trace);
-        let rules = self.net.rules.get(&(node.name.clone(), family));
-        let masquerade_mark = rules.map(|r| r.settings.masquerade_mark_value()).unwrap_or(0x4000);
-        let kube_proxy =
-            rules.map(|r| r.kube_proxy).unwrap_or(super::setup::KubeProxyState::NeverRan);
-        let room = super::MAX_FLOWS.saturating_sub(self.flows.get()) + 1;
-        let take = paths.len().min(room).max(1);
-        self.flows.set(self.flows.get() + take - 1);
-        let mut out = Vec::new();
-        for (path_index, path) in paths.iter().take(take).enumerate() {
-            let mut st = st.clone();
-            st.probability *= path.probability;
-            let decision = node.route(path.packet_out.dst);
-            let masquerade_to = decision.as_ref().and_then(|d| {
-                let addr = d.route.src.or_else(|| node.address_on(&d.route.dev, family))?;
-                Some((addr, d.route.dev.clone()))
-            });
-            let p = pass(&PassInput {
-                node: &node.name,
-                trace_index,
-                path_index,
-                path,
-                entry,
-                packet: pkt.packet,
-                message: pkt.message,
-                masquerade_to,
-                masquerade_mark,
-                kube_proxy,
-            });
-            st.hops.extend(p.before_routing);
-            if let Some((verdict, true)) = p.stopped {
-                let mv = stop(&mut st, node, verdict, path.packet_out);
-                out.push((st, mv));
-                continue;
-            }
-            let place = Netns::Node(node).place();
-            let Some(decision) = decision else {
-                st.hops.push(self.hop(
-                    HopKind::Unreachable,
-                    Actor::Kernel,
-                    place,
-                    &pkt,
-                    format!(
-                        "no route to {}: an ICMP network unreachable goes back",
-                        path.packet_out.dst
-                    ),
-                ));
-                st.end(format!("{} has no route to {}", node.name, path.packet_out.dst));
-                let end = End::NodeError {
-                    node,
-                    error: IcmpError::NetUnreachable,
-                    quoted: path.packet_out,
-                };
-                out.push((st, Move::End(end)));
-                continue;
-            };
-            let mut route = self.hop(
-                HopKind::Route,
-                Actor::of_route(decision.route.origin),
-                place.clone(),
-                &Pkt { packet: path.packet_out, ..pkt },
-                route_text(&decision, path.packet_out.dst, Some(self)),
-            );
-            route.route = Some(route_ref(&decision, path.packet_out.dst));
-            st.hops.push(route);
-            st.hops.extend(p.after_routing);
-            if let Some((verdict, false)) = p.stopped {
-                let mv = stop(&mut st, node, verdict, path.packet_out);
-                out.push((st, mv));
-                continue;
-            }
-            let mut packet = p.packet;
-            packet.mark = 0;
-            let entry_made = st.conntrack.confirm(&node.name, &pkt.packet, &packet);
-            let nat = if entry_made.is_nat() {
-                "its NAT will be undone for the replies"
-            } else {
-                "no NAT here"
-            };
-            let mut ct = self.hop(
-                HopKind::Conntrack,
-                Actor::Kernel,
-                place,
-                &Pkt { packet, ..pkt },
-                format!("conntrack: new connection `{entry_made}`: {nat}"),
-            );
-            ct.conntrack = Some(entry_made);
-            st.hops.push(ct);
-            let out_pkt = Pkt { packet, ..pkt };
-            if decision.is_local() {
-                out.push((st, Move::End(End::Local(Netns::Node(node), out_pkt))));
-            } else {
-                let mv = self.node_out(&mut st, node, &decision, out_pkt, veth, client);
-                out.push((st, mv));
-            }
-        }
-        out
-    }
-
-    fn node_conntrack(
-        &self,
-        st: &mut FlowState,
-        node: &'n NodeNetns,
-        iface: Option<&'static str>,
-        veth: Option<&'n str>,
-        mut pkt: Pkt,
-        client: Netns<'n>,
-    ) -> Move<'n> {
-        let place = Netns::Node(node).place();
-        let before = pkt;
-        let text = match pkt.message {
-            Message::Icmp { error, quoted } => match st.conntrack.related(&node.name, &quoted) {
-                Some((e, original)) => {
-                    let text = format!(
-                        "conntrack: the error relates to `{e}`: it goes to {}{}",
-                        original.src,
-                        if e.is_nat() { " and its quoted packet is un-NATed" } else { "" }
-                    );
-                    pkt.packet.dst = original.src;
-                    pkt.message = Message::Icmp { error, quoted: original };
-                    Some((text, e.clone()))
-                }
-                None => None,
-            },
-            _ => match st.conntrack.reply(&node.name, &pkt.packet) {
-                Some((e, back)) => {
-                    let mut changes = Vec::new();
-                    if e.dnat {
-                        changes.push(format!(
-                            "source {} → {} (DNAT undone)",
-                            side(pkt.packet.src, pkt.packet.sport),
-                            side(back.src, back.sport)
-                        ));
-                    }
-                    if e.snat {
-                        changes.push(format!(
-                            "destination {} → {} (SNAT undone)",
-                            side(pkt.packet.dst, pkt.packet.dport),
-                            side(back.dst, back.dport)
-                        ));
-                    }
-                    let what = if changes.is_empty() {
-                        "no NAT to undo".to_owned()
-                    } else {
-                        changes.join(", ")
-                    };
-                    let text = format!("conntrack: reply of `{e}`: {what}");
-                    pkt.packet = back;
-                    Some((text, e.clone()))
-                }
-                None => None,
-            },
-        };
-        let mut hop = match text {
-            Some((text, e)) => {
-                let mut h =
-                    self.hop(HopKind::Conntrack, Actor::Kernel, place.clone(), &before, text);
-                h.conntrack = Some(e);
-                h
-            }
-            None => self.hop(
-                HopKind::Conntrack,
-                Actor::Kernel,
-                place.clone(),
-                &before,
-                "conntrack: no entry for it on this node: nothing to undo".to_owned(),
-            ),
-        };
-        hop.after = pkt.packet;
-        if let Some(i) = iface {
-            hop.interface = Some(i.to_owned());
-        }
-        st.hops.push(hop);
-        let dst = pkt.packet.dst;
-        let Some(decision) = node.route(dst) else {
-            st.hops.push(self.hop(
-                HopKind::Drop,
-                Actor::Kernel,
-                place,
-                &pkt,
-                format!("no route to {dst}: dropped"),
-            ));
-            st.end(format!("{} has no route back to {dst}", node.name));
-            return Move::End(End::Lost);
-        };
-        let mut route = self.hop(
-            HopKind::Route,
-            Actor::of_route(decision.route.origin),
-            place,
-            &pkt,
-            route_text(&decision, dst, Some(self)),
-        );
-        route.route = Some(route_ref(&decision, dst));
-        st.hops.push(route);
-        if decision.is_local() {
-            return Move::End(End::Local(Netns::Node(node), pkt));
-        }
-        self.node_out(st, node, &decision, pkt, veth, client)
-    }
-
-    fn node_out(
+    pub(super) fn node_out(
         &self,
         st: &mut FlowState,
         node: &'n NodeNetns,
@@ -802,23 +598,7 @@ impl<'n> Session<'n> {
     }
 }
 
-/// The end of a pass stopped by DROP or REJECT.
-fn stop<'n>(st: &mut FlowState, node: &'n NodeNetns, verdict: Verdict, at: Packet) -> Move<'n> {
-    let rule = st.hops.iter().rev().find_map(|h| h.rule.as_ref()).map(|r| r.rule.clone());
-    let by = rule.filter(|r| !r.is_empty()).map(|r| format!(" by `{r}`")).unwrap_or_default();
-    match verdict {
-        Verdict::Reject => {
-            st.end(format!("kube-proxy's rules on {} rejected it{by}", node.name));
-            Move::End(End::NodeError { node, error: IcmpError::PortUnreachable, quoted: at })
-        }
-        _ => {
-            st.end(format!("kube-proxy's rules on {} dropped it{by}", node.name));
-            Move::End(End::Lost)
-        }
-    }
-}
-
-fn route_ref(d: &Decision, dst: IpAddr) -> RouteRef {
+pub(super) fn route_ref(d: &Decision, dst: IpAddr) -> RouteRef {
     RouteRef {
         table: d.table,
         route: d.route.to_string(),
@@ -830,7 +610,7 @@ fn route_ref(d: &Decision, dst: IpAddr) -> RouteRef {
 
 /// `main table: `10.244.1.0/24 via 192.168.49.3 dev eth0` (the CNI's route to
 /// minikube-m02's pods)`.
-fn route_text(d: &Decision, dst: IpAddr, session: Option<&Session<'_>>) -> String {
+pub(super) fn route_text(d: &Decision, dst: IpAddr, session: Option<&Session<'_>>) -> String {
     let why = match (d.table, d.route.origin) {
         (TableId::Local, _) => format!("{dst} is a local address: delivered here"),
         (_, RouteOrigin::Cni) if d.route.is_default() => {
