@@ -33,7 +33,7 @@ fn inputs() -> Vec<String> {
 /// Spellings of sources and targets, some of them valid for the cluster at hand.
 fn words(cluster: &Cluster) -> Vec<String> {
     let mut w: Vec<String> = Vec::new();
-    for (k, _) in &cluster.pods {
+    for k in cluster.pods.keys() {
         w.push(k.name.clone());
         w.push(format!("{}/{}", k.namespace, k.name));
         w.push(format!("pod/{}/{}", k.namespace, k.name));
@@ -134,7 +134,7 @@ fn check(inputs: &[String], p: &Pick) {
                 e.kube_proxy_on.insert(n.clone(), KubeProxy::NeverRan);
             }
         }
-        3 => e.kube_proxy = KubeProxy::StoppedAfterSync(Box::new(Cluster::default())),
+        3 => e.kube_proxy = KubeProxy::StoppedAfterSync(Box::default()),
         _ => {}
     }
     let pods: Vec<NamespacedName> = cluster.pods.keys().cloned().collect();
