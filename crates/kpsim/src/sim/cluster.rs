@@ -329,7 +329,9 @@ impl ClusterNetwork {
     /// let net = ClusterNetwork::new(&analysis.cluster, &Experiments::default()).unwrap();
     /// let trace = net.trace(&TraceRequest::parse("pod-client", "service:8080").unwrap()).unwrap();
     /// assert_eq!(trace.outcome, Outcome::Delivered);
-    /// assert!(trace.delivered_to.unwrap().starts_with("default/server-pod-"));
+    /// assert!(trace.delivered_to.as_deref().unwrap_or_default().starts_with("default/server-pod-"));
+    /// // The story, hop by hop, as `kpsim trace` prints it.
+    /// assert!(trace.to_string().contains("DNAT 10.100.253.115:8080 → 10.244."));
     /// // The reply comes from the ClusterIP, as the client expects.
     /// let last = trace.hops().last().unwrap();
     /// assert_eq!(last.after.src, trace.target.ip.unwrap());
