@@ -409,3 +409,57 @@ fn the_walkthrough_stories_match_their_golden_files_in_both_modes() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// The walkthrough's Service as a NodePort (30080) with this `externalTrafficPolicy`.
+fn node_port_service(etp: &str) -> Cluster {
+    let text = read("examples/kube-proxy.yaml")
+        .replace(
+            "spec:\n  selector:",
+            &format!("spec:\n  type: NodePort\n  externalTrafficPolicy: {etp}\n  selector:"),
+        )
+        .replace(
+            "    targetPort: http-web-svc",
+            "    targetPort: http-web-svc\n    nodePort: 30080",
+        );
+    cluster_of(&text)
+}
+
+#[test]
+fn a_node_port_from_outside_with_etp_cluster_is_masqueraded_and_may_hop_to_another_node() {
+    let c = node_port_service("Cluster");
+    for mode in MODES {
+        let net = ClusterNetwork::new(&c, &Experiments::in_mode(mode)).expect("network");
+        let mut r = TraceRequest::parse("203.0.113.7", "node/minikube:30080").expect("parses");
+        r.choices = Choices::AllBranches;
+        let t = net.trace(&r).expect("traced");
+        assert_eq!(t.flows.len(), 2, "{mode}: {t}");
+        for f in &t.flows {
+            assert_eq!(f.outcome, Outcome::Delivered, "{mode}: {t}");
+            let deliver = f.hops.iter().find(|h| h.kind == HopKind::Deliver).expect("deliver");
+            // minikube has no server pod: both branches cross to another node, masqueraded
+            // to minikube's eth0 address so the reply comes back through it.
+            assert_eq!(deliver.after.src, ip("192.168.49.2"), "{mode}: {t}");
+            let last = f.hops.last().expect("hops");
+            assert_eq!((last.after.src, last.after.sport), (ip("192.168.49.2"), Some(30080)));
+            assert_eq!(last.after.dst, ip("203.0.113.7"), "{mode}");
+        }
+    }
+}
+
+#[test]
+fn a_node_port_from_outside_with_etp_local_keeps_the_client_ip_and_only_serves_local_pods() {
+    let c = node_port_service("Local");
+    for mode in MODES {
+        let e = Experiments::in_mode(mode);
+        let t = trace_in(&c, &e, "203.0.113.7", "node/minikube-m02:30080");
+        assert_eq!(t.delivered_to.as_deref(), Some("default/server-pod-1"), "{mode}: {t}");
+        let deliver = t.hops().iter().find(|h| h.kind == HopKind::Deliver).expect("deliver");
+        assert_eq!(deliver.after.src, ip("203.0.113.7"), "{mode}: the client IP is kept");
+        let t = trace_in(&c, &e, "203.0.113.7", "192.168.49.4:30080");
+        assert_eq!(t.delivered_to.as_deref(), Some("default/server-pod-2"), "{mode}: {t}");
+        // A node without a local endpoint drops it.
+        let t = trace_in(&c, &e, "203.0.113.7", "node/minikube:30080");
+        assert_eq!(t.outcome, Outcome::Timeout, "{mode}: {t}");
+        assert!(!hops_of(&t, HopKind::Drop).is_empty(), "{mode}: {t}");
+    }
+}
