@@ -174,3 +174,45 @@ fn mistakes_are_reported_with_what_exists() {
     assert_eq!(code, 1);
     assert!(err.contains("needs a port"), "{err}");
 }
+
+#[test]
+fn frozen_rules_not_ready_pods_and_missing_routes_are_switches() {
+    let newer = std::env::temp_dir().join(format!("kpsim-cli-{}-newer.yaml", std::process::id()));
+    std::fs::write(
+        &newer,
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: newer\nspec:\n  selector:\n    app.kubernetes.io/name: server\n  ports:\n  - port: 9090\n    targetPort: 80\n",
+    )
+    .expect("write");
+    let newer_s = newer.display().to_string();
+    let file = walkthrough();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["trace", "--from", "pod-client", "--output", "json"];
+        args.extend_from_slice(extra);
+        args.extend([file.as_str(), newer_s.as_str()]);
+        let (out, err, code) = kpsim(&args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        serde_json::from_str::<serde_json::Value>(&out).expect("json")
+    };
+    assert_eq!(outcome(&run(&["--to", "svc/default/newer"])), "delivered");
+    // kube-proxy stopped after syncing the walkthrough alone: it never learnt `newer`.
+    let frozen = run(&["--to", "svc/default/newer", "--frozen-from", &file]);
+    assert_ne!(outcome(&frozen), "delivered");
+    assert_eq!(
+        outcome(&run(&["--to", "svc/default/service", "--frozen-from", &file])),
+        "delivered"
+    );
+    let one_ready = run(&["--to", "service", "--not-ready", "server-pod-1", "--seed", "3"]);
+    assert_eq!(one_ready["delivered_to"], "default/server-pod-2");
+    let none_ready = run(&[
+        "--to",
+        "service",
+        "--not-ready",
+        "server-pod-1",
+        "--not-ready",
+        "default/server-pod-2",
+    ]);
+    assert_eq!(outcome(&none_ready), "refused");
+    let no_routes = run(&["--to", "pod/server-pod-2:80", "--no-routes-on", "minikube"]);
+    assert_eq!(outcome(&no_routes), "timeout");
+    let _ = std::fs::remove_file(&newer);
+}
