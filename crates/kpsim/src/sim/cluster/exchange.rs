@@ -90,10 +90,15 @@ impl<'n> Session<'n> {
                 let place = netns.place();
                 match listener {
                     Some(l) => {
+                        let actor = if served.protocol == PacketProtocol::Icmp {
+                            Actor::Kernel
+                        } else {
+                            Actor::Application
+                        };
                         st.hops.push(Hop::new(
                             HopKind::Deliver,
                             Direction::Request,
-                            Actor::Application,
+                            actor,
                             place,
                             pkt.message,
                             served,

@@ -62,7 +62,7 @@ fn write_lookup(f: &mut fmt::Formatter<'_>, dns: &DnsLookup) -> fmt::Result {
     Ok(())
 }
 
-fn write_flow(f: &mut fmt::Formatter<'_>, flow: &Flow) -> fmt::Result {
+fn write_flow(f: &mut fmt::Formatter<'_>, flow: &Flow, branches: bool) -> fmt::Result {
     write_hops(f, flow, "  ")?;
     if !flow.conntrack.is_empty() {
         writeln!(f, "  conntrack entries left:")?;
@@ -70,7 +70,10 @@ fn write_flow(f: &mut fmt::Formatter<'_>, flow: &Flow) -> fmt::Result {
             writeln!(f, "    {}: {e}", e.node)?;
         }
     }
-    writeln!(f, "  => {}", flow.summary)
+    if branches {
+        writeln!(f, "  => {}", flow.summary)?;
+    }
+    Ok(())
 }
 
 /// The story (see the module docs).
@@ -100,7 +103,7 @@ impl fmt::Display for ClusterTrace {
             [] => {}
             [one] => {
                 writeln!(f, "connection:")?;
-                write_flow(f, one)?;
+                write_flow(f, one, false)?;
             }
             many => {
                 for (i, flow) in many.iter().enumerate() {
@@ -111,7 +114,7 @@ impl fmt::Display for ClusterTrace {
                         many.len(),
                         flow.probability
                     )?;
-                    write_flow(f, flow)?;
+                    write_flow(f, flow, true)?;
                 }
             }
         }
