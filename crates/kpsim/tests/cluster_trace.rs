@@ -463,3 +463,18 @@ fn a_node_port_from_outside_with_etp_local_keeps_the_client_ip_and_only_serves_l
         assert!(!hops_of(&t, HopKind::Drop).is_empty(), "{mode}: {t}");
     }
 }
+
+#[test]
+fn pod_1_pings_pod_2_on_another_node_with_and_without_kube_proxy() {
+    let c = cluster_of(&read("examples/two-pods-connectivity.yaml"));
+    for mode in MODES {
+        for e in [Experiments::in_mode(mode), without_kube_proxy(mode)] {
+            let t = ping_in(&c, &e, "pod-1", "pod/pod-2");
+            assert_eq!(t.outcome, Outcome::Delivered, "{mode}: {t}");
+            assert_eq!(t.delivered_to.as_deref(), Some("default/pod-2"));
+            let nodes: Vec<&str> = t.flows[0].conntrack.iter().map(|e| e.node.as_str()).collect();
+            assert_eq!(nodes.len(), 2, "{mode}: both nodes track the ping: {nodes:?}");
+            assert_ne!(nodes[0], nodes[1]);
+        }
+    }
+}
