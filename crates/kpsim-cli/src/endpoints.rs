@@ -1,9 +1,7 @@
 //! `kpsim endpoints`: the EndpointSlices kube-proxy reads (given, mirrored from Endpoints,
 //! or made by the EndpointSlice controller), as a table or as JSON.
 
-use std::path::PathBuf;
-
-use crate::input::{AdmissionArg, Input};
+use crate::input::ManifestArgs;
 use crate::{CliError, Outcome};
 
 /// How to print the slices.
@@ -20,17 +18,12 @@ pub struct Args {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = Output::Text)]
     pub output: Output,
-    /// How the input is admitted (see `kpsim check --help`).
-    #[arg(long, value_enum, default_value_t = AdmissionArg::Auto)]
-    pub admission: AdmissionArg,
-    /// Manifest files (YAML or JSON); `-` or none reads stdin.
-    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
 }
 
 pub fn run(args: &Args) -> Result<Outcome, CliError> {
-    let input = Input::read(&args.files)?;
-    let analysis = kpsim::analyze(&input.text, args.admission.into());
-    let has_errors = input.report(&analysis.diagnostics);
+    let (analysis, has_errors) = args.manifests.analyze()?;
     match args.output {
         Output::Text => {
             print!(

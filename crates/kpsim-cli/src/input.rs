@@ -32,6 +32,28 @@ impl From<AdmissionArg> for Admission {
     }
 }
 
+/// The manifests of a command that reads nothing else: `--admission` and the files.
+#[derive(Debug, clap::Args)]
+pub struct ManifestArgs {
+    /// How the input is admitted: `auto` takes Services + EndpointSlices alone as kube-proxy
+    /// receives them (as-given) and anything else through a simulated API server (cluster).
+    #[arg(long, value_enum, default_value_t = AdmissionArg::Auto)]
+    pub admission: AdmissionArg,
+    /// Manifest files (YAML or JSON); `-` or none reads stdin.
+    pub files: Vec<PathBuf>,
+}
+
+impl ManifestArgs {
+    /// Reads the files, analyses them and prints every diagnostic; returns the analysis and
+    /// whether any diagnostic was an error.
+    pub fn analyze(&self) -> Result<(kpsim::Analysis, bool), CliError> {
+        let input = Input::read(&self.files)?;
+        let analysis = kpsim::analyze(&input.text, self.admission.into());
+        let has_errors = input.report(&analysis.diagnostics);
+        Ok((analysis, has_errors))
+    }
+}
+
 /// One file of the input.
 #[derive(Debug)]
 pub struct Source {

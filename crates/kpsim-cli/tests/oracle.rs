@@ -13,6 +13,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "../../kpsim/tests/support/nft_normalise.rs"]
+mod nft_normalise;
+use nft_normalise::normalise;
+
 use serde::Deserialize;
 
 fn data_root() -> PathBuf {
@@ -94,33 +98,6 @@ fn chain_rules(restore: &str, table: &str, chain: &str) -> Vec<String> {
     out
 }
 
-/// The upstream nftables test's normalisation (`assertNFTablesTransactionEqual`): drop blank
-/// and `#` lines; stable-sort by object type (table, chain, rule, set, map, element), then
-/// object name (5th word), then — except for rules — the whole line.
-fn normalise_nft(text: &str) -> Vec<String> {
-    let rank = |line: &str| match line.split(' ').nth(1).unwrap_or("") {
-        "table" => 0,
-        "chain" => 1,
-        "rule" => 2,
-        "set" => 3,
-        "map" => 4,
-        "element" => 5,
-        _ => 6,
-    };
-    let mut lines: Vec<String> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect();
-    lines.sort_by(|a, b| {
-        let key = |l: &str| (rank(l), l.split(' ').nth(4).unwrap_or("").to_owned());
-        key(a)
-            .cmp(&key(b))
-            .then_with(|| if rank(a) == 2 { std::cmp::Ordering::Equal } else { a.cmp(b) })
-    });
-    lines
-}
-
 fn check_dir(case: &Path, dir: &Path, report: &mut Report) {
     let settings = case.join("settings.yaml");
     let settings = settings.to_str().unwrap_or_default();
@@ -152,8 +129,8 @@ fn check_dir(case: &Path, dir: &Path, report: &mut Report) {
     let expected_nft = dir.join("expected.nft");
     if expected_nft.is_file() {
         report.dumps += 1;
-        let want = normalise_nft(&std::fs::read_to_string(&expected_nft).unwrap_or_default());
-        let got = normalise_nft(restore.as_deref().unwrap_or(""));
+        let want = normalise(&std::fs::read_to_string(&expected_nft).unwrap_or_default());
+        let got = normalise(restore.as_deref().unwrap_or(""));
         if got != want {
             let diff: Vec<String> = want
                 .iter()

@@ -24,7 +24,7 @@ use crate::settings::ProxySettings;
 /// Where a packet from `src` enters the node described by `settings`: [`Entry::Local`] when
 /// `src` is one of the node's own addresses (loopback included), else [`Entry::Arriving`].
 pub fn entry_for(settings: &ProxySettings, src: IpAddr) -> Entry {
-    nftables::entry_for(settings, src)
+    if src.is_loopback() || settings.is_local_address(src) { Entry::Local } else { Entry::Arriving }
 }
 
 /// Traces the first packet of a new connection through one node's rules, whatever the mode.

@@ -45,7 +45,6 @@ mod index;
 mod walk;
 
 use std::cell::Cell;
-use std::net::IpAddr;
 
 use crate::backend::nftables::{Hook as NftHook, Ruleset};
 use crate::net::IpFamily;
@@ -57,11 +56,7 @@ use eval::{Context, interface_for, is_local};
 use index::RulesetIndex;
 use walk::{ChainEnd, PathState, Walker};
 
-/// Where a packet from `src` enters the node's hooks: `Local` when `src` is one of the
-/// node's addresses (loopback included), else `Arriving`.
-pub fn entry_for(settings: &ProxySettings, src: IpAddr) -> Entry {
-    if is_local(settings, src) { Entry::Local } else { Entry::Arriving }
-}
+pub use crate::sim::entry_for;
 
 /// Traces one packet through `ruleset` on the node described by `settings`.
 pub fn trace(

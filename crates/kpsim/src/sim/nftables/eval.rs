@@ -13,7 +13,7 @@ use crate::backend::nftables::{
 };
 use crate::net::IpFamily;
 use crate::settings::ProxySettings;
-use crate::sim::{Packet, PacketProtocol};
+use crate::sim::{Entry, Packet, PacketProtocol};
 
 /// Facts about where the packet is that rules can read besides the packet itself.
 #[derive(Debug, Clone)]
@@ -66,7 +66,7 @@ impl Field {
 
 /// True when `ip` is an address of the node (loopback included): `fib … type local`.
 pub(crate) fn is_local(settings: &ProxySettings, ip: IpAddr) -> bool {
-    ip.is_loopback() || settings.is_local_address(ip)
+    crate::sim::entry_for(settings, ip) == Entry::Local
 }
 
 fn selector_text(sel: &Selector) -> String {
