@@ -1,6 +1,6 @@
 //! Installing the tools the chores need, each only when missing or at the wrong version:
 //! the wasm32 target, Trunk, wasm-bindgen-cli at Cargo.lock's version, the npm tools
-//! (wasm-opt, playwright-core), Debian's Chromium, and iptables/nftables/iproute2.
+//! (wasm-opt, playwright-core), Debian's Chromium, and iptables/nftables/iproute2/nfacct.
 //!
 //! Not responsible for the Rust toolchain itself (rustup provides it) or Node.js (on the
 //! machine image). Every install is a step of its own, so the run shows what it cost.
@@ -159,15 +159,15 @@ impl<'a> Installer<'a> {
     }
 
     fn netfilter(&mut self, steps: &mut Steps) -> Result {
-        let name = "install: iptables, nftables, iproute2 (apt)";
+        let name = "install: iptables, nftables, iproute2, nfacct (apt)";
         let missing: Vec<&str> =
-            ["iptables", "nft", "ip"].into_iter().filter(|p| !self.env.has(p)).collect();
+            ["iptables", "nft", "ip", "nfacct"].into_iter().filter(|p| !self.env.has(p)).collect();
         if missing.is_empty() {
-            steps.skip(name, "iptables, nft and ip present");
+            steps.skip(name, "iptables, nft, ip and nfacct present");
             return Ok(());
         }
         println!("missing: {}", missing.join(", "));
-        steps.run(name, || self.apt_install(&["iptables", "nftables", "iproute2"]))
+        steps.run(name, || self.apt_install(&["iptables", "nftables", "iproute2", "nfacct"]))
     }
 
     fn apt_install(&mut self, packages: &[&str]) -> Result {
