@@ -817,6 +817,6 @@ mod tests {
         assert_eq!(line_column(text, 12), (3, 1));
         // Past the end of a line: its end; past the last line: the text's end.
         assert_eq!(caret_offset(text, 1, 99), 4);
-        assert_eq!(caret_offset(text, 9, 1), 12);
+        assert_eq!(caret_offset(text, 9, 1), 13);
     }
 }
