@@ -1,8 +1,8 @@
 //! The examples gallery: manifests compiled into the page (never fetched), each with a title
 //! and one sentence saying what to try.
 //!
-//! The files live in `crates/kpsim/tests/data/examples/`, where the core's scenario corpus
-//! renders their rules into golden files for both modes. Not responsible for reading them:
+//! The files live in `crates/kpsim/tests/data/examples/` beside the walkthrough; the tests
+//! below check that each reads without errors or warnings. Not responsible for reading them:
 //! that is the core's job, as for anything the user types.
 
 /// One example of the gallery.

@@ -130,7 +130,10 @@ fn chain(ctx: &Ctx<'_>, t: &TableView, index: usize) -> Html {
         let (dispatch, key) = (ctx.dispatch.clone(), c.key.clone());
         Callback::from(move |e: Event| {
             let details: HtmlDetailsElement = e.target_unchecked_into();
-            dispatch.emit(Action::SetChainOpen(key.clone(), details.open()));
+            // The browser also reports the state this render set: only a change is news.
+            if details.open() != open {
+                dispatch.emit(Action::SetChainOpen(key.clone(), details.open()));
+            }
         })
     };
     html! {
