@@ -200,6 +200,8 @@ test('a share link carries the work to a fresh browser, and a damaged one keeps 
       assert.equal(await fresh.locator('#manifest-editor').inputValue(), edited);
 
       await fresh.locator('#manifest-editor').fill('apiVersion: v1\nkind: Pod\nmetadata: {name: mine}\n');
+      // Once the work differs from the link, the address bar forgets the link.
+      await fresh.waitForFunction(() => location.hash === '');
       await fresh.goto(`${baseUrl}#v1:damaged!`);
       await fresh.reload();
       await fresh.locator('#notice.error').waitFor();
