@@ -144,24 +144,27 @@ fn chain(ctx: &Ctx<'_>, t: &TableView, index: usize) -> Html {
                 if !c.header.is_empty() { <span class="chain-header muted">{ format!(" {}", c.header) }</span> }
                 <span class="muted small">{ format!(" {} rule{}", c.rules.len(), if c.rules.len() == 1 { "" } else { "s" }) }</span>
             </summary>
-            if let Some(e) = &c.explanation {
-                <p class="chain-explanation">{ e }</p>
+            // A closed chain's rules are drawn once it is opened: a large ruleset stays cheap.
+            if open {
+                if let Some(e) = &c.explanation {
+                    <p class="chain-explanation">{ e }</p>
+                }
+                <ol class="rules">
+                    { for c.rules.iter().map(|r| html! {
+                        <li class={classes!("rule", r.acted.then_some("acted"))}>
+                            <code class="rule-text">{ rule_text(ctx, &r.text) }</code>
+                            if !r.note.is_empty() { <span class="rule-note muted small">{ format!(" ({})", r.note) }</span> }
+                            { for r.jumps.iter().filter(|j| j.owns).map(|j| html! {
+                                <div class="jump">
+                                    if let Some(label) = &j.label { <span class="jump-label mono muted">{ format!("{label} →") }</span> }
+                                    { chain(ctx, t, j.chain) }
+                                </div>
+                            }) }
+                        </li>
+                    }) }
+                    if c.rules.is_empty() { <li class="empty muted">{ "(no rules)" }</li> }
+                </ol>
             }
-            <ol class="rules">
-                { for c.rules.iter().map(|r| html! {
-                    <li class={classes!("rule", r.acted.then_some("acted"))}>
-                        <code class="rule-text">{ rule_text(ctx, &r.text) }</code>
-                        if !r.note.is_empty() { <span class="rule-note muted small">{ format!(" ({})", r.note) }</span> }
-                        { for r.jumps.iter().filter(|j| j.owns).map(|j| html! {
-                            <div class="jump">
-                                if let Some(label) = &j.label { <span class="jump-label mono muted">{ format!("{label} →") }</span> }
-                                { chain(ctx, t, j.chain) }
-                            </div>
-                        }) }
-                    </li>
-                }) }
-                if c.rules.is_empty() { <li class="empty muted">{ "(no rules)" }</li> }
-            </ol>
         </details>
     }
 }
