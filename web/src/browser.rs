@@ -134,8 +134,9 @@ pub fn focus_editor_at(offset: u32, line: usize) {
     else {
         return;
     };
-    let _ = area.focus();
+    // Caret first, then focus: the editor reads the caret's line and column on focus.
     let _ = area.set_selection_range(offset, offset);
+    let _ = area.focus();
     let line_height = line_height(&area);
     let top = (line.saturating_sub(1) as f64) * line_height;
     let visible = f64::from(area.client_height());

@@ -105,10 +105,16 @@ pub fn Editor(props: &Props) -> Html {
         let track = track_caret.clone();
         Callback::from(move |e: KeyboardEvent| track(e.target_unchecked_into()))
     };
-    let onclick = Callback::from(move |e: MouseEvent| track_caret(e.target_unchecked_into()));
+    let onclick = {
+        let track = track_caret.clone();
+        Callback::from(move |e: MouseEvent| track(e.target_unchecked_into()))
+    };
     let onfocus = {
         let escaped = escaped.clone();
-        Callback::from(move |_: FocusEvent| *escaped.borrow_mut() = false)
+        Callback::from(move |e: FocusEvent| {
+            *escaped.borrow_mut() = false;
+            track_caret(e.target_unchecked_into());
+        })
     };
 
     // Never empty (a text has at least one line), whatever the window was for an older text.

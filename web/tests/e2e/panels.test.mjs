@@ -156,6 +156,7 @@ test('clicking a located diagnostic puts the caret at its line and column', asyn
     const lines = broken.split('\n');
     const expected = lines.slice(0, 47).reduce((n, l) => n + l.length + 1, 0) + 26;
     assert.deepEqual(caret, { focused: true, start: expected, end: expected });
+    assert.match(await page.locator('#editor-status').innerText(), /^Line 48, column 27/);
     // The gutter marks the line.
     assert.equal(await page.locator('.gutter .ln.mark-error').innerText(), '48');
     assert.deepEqual(problems(log), []);
