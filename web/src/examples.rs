@@ -27,7 +27,7 @@ macro_rules! example_file {
 pub const WALKTHROUGH: Example = Example {
     id: "walkthrough",
     title: "Walkthrough: a client, two nginx pods and a Service",
-    try_this: "Trace pod-client to service:8080, then stop kube-proxy on the client's node in Experiments and trace again.",
+    try_this: "Trace pod-client to service:8080 with all branches to see both server pods, then switch the mode to nftables and trace again.",
     text: example_file!("kube-proxy.yaml"),
 };
 
@@ -37,7 +37,7 @@ pub const ALL: [Example; 11] = [
     Example {
         id: "two-pods",
         title: "Two pods, no Service",
-        try_this: "Ping pod-2 from pod-1, then switch kube-proxy off on every node: pod-to-pod traffic is the CNI's job and still works.",
+        try_this: "Trace from pod-1 to pod-2 with protocol icmp: no kube-proxy rule touches pod-to-pod traffic, which is the CNI's job.",
         text: example_file!("two-pods-connectivity.yaml"),
     },
     Example {
@@ -73,7 +73,7 @@ pub const ALL: [Example; 11] = [
     Example {
         id: "session-affinity",
         title: "Session affinity (ClientIP)",
-        try_this: "Trace pod-client to sticky:80 with 20 connections: every one lands on the same server pod.",
+        try_this: "Open the KUBE-SEP chains in Rules to see the `recent` matches that pin a client to the server pod it first reached.",
         text: example_file!("session-affinity.yaml"),
     },
     Example {

@@ -122,6 +122,20 @@ pub fn resolve(
     if IpFamily::of(src) != IpFamily::of(dst) {
         return Err("the source and the destination are of different IP families".to_owned());
     }
+    // A packet from outside arrives at the node it is addressed to, else at the selected one.
+    let (node, from_label) = match node {
+        Some(node) => (node, from_label),
+        None => {
+            let node = cluster
+                .nodes
+                .iter()
+                .find(|n| n.internal_ips.contains(&dst))
+                .map_or(selected_node, |n| n.name.as_str())
+                .to_owned();
+            let label = format!("{from_label}, outside the cluster, arriving at {node}");
+            (node, label)
+        }
+    };
     Ok(Resolved { packet: Packet::new(src, dst, protocol, port), node, from_label, to_label })
 }
 
@@ -150,13 +164,13 @@ fn resolve_from(
     cluster: &Cluster,
     family: IpFamily,
     selected_node: &str,
-) -> Result<(IpAddr, String, String), String> {
-    let of_pod = |pod: &Pod| -> Result<(IpAddr, String, String), String> {
+) -> Result<(IpAddr, Option<String>, String), String> {
+    let of_pod = |pod: &Pod| -> Result<(IpAddr, Option<String>, String), String> {
         let ip = pod_ip(pod, family).ok_or_else(|| {
             format!("pod {} has no {family} address (is it scheduled?)", pod.name)
         })?;
         let node = pod.node().unwrap_or(selected_node).to_owned();
-        Ok((ip, node, format!("pod {} ({ip})", short_name(&pod.namespace, &pod.name))))
+        Ok((ip, Some(node), format!("pod {} ({ip})", short_name(&pod.namespace, &pod.name))))
     };
     if from.is_empty() {
         return match default_source(cluster, family) {
@@ -171,13 +185,9 @@ fn resolve_from(
             return of_pod(pod);
         }
         if let Some(node) = cluster.nodes.iter().find(|n| n.internal_ips.contains(&ip)) {
-            return Ok((ip, node.name.clone(), format!("node {} ({ip})", node.name)));
+            return Ok((ip, Some(node.name.clone()), format!("node {} ({ip})", node.name)));
         }
-        return Ok((
-            ip,
-            selected_node.to_owned(),
-            format!("{ip}, outside the cluster, arriving at {selected_node}"),
-        ));
+        return Ok((ip, None, ip.to_string()));
     }
     if let Some(pod) = find_pod(cluster, from) {
         return of_pod(pod);
@@ -186,7 +196,7 @@ fn resolve_from(
         let ip = node
             .internal_ip(family)
             .ok_or_else(|| format!("node {from} has no {family} address"))?;
-        return Ok((ip, node.name.clone(), format!("node {} ({ip})", node.name)));
+        return Ok((ip, Some(node.name.clone()), format!("node {} ({ip})", node.name)));
     }
     Err(format!("`{from}` is neither an IP address nor a pod or node of the cluster"))
 }
@@ -657,6 +667,32 @@ mod tests {
         let v = run(&c, &form("pod-client", "service:8080"), Mode::Iptables, Choices::Seed(0));
         assert_eq!(v.verdict, "REJECT");
         assert!(v.summary.contains("reject"));
+    }
+
+    #[test]
+    fn an_outside_packet_to_a_node_address_arrives_at_that_node() {
+        let c = Computed::new(examples::find("nodeport").expect("nodeport").text.into());
+        let to_m02 = form("192.168.49.1", "192.168.49.3:30080");
+        let r = resolve(&to_m02, &c.analysis.cluster, c.family, "minikube").expect("resolves");
+        assert_eq!(r.node, "minikube-m02");
+        assert!(r.from_label.ends_with("arriving at minikube-m02"), "{}", r.from_label);
+    }
+
+    #[test]
+    fn the_gallery_traces_give_what_the_examples_promise() {
+        let cases = [
+            ("nodeport", "192.168.49.1", "192.168.49.2:30080", "dnat", true),
+            ("load-balancer", "203.0.113.7", "192.168.49.200:80", "dnat", true),
+            ("load-balancer", "198.51.100.7", "192.168.49.200:80", "drop", false),
+            ("traffic-policy-local", "pod-client", "internal:80", "drop", false),
+            ("two-pods", "pod-1", "pod-2:80", "none", false),
+        ];
+        for (id, from, to, verdict, masquerade) in cases {
+            let c = Computed::new(examples::find(id).expect(id).text.into());
+            let v = run(&c, &form(from, to), Mode::Iptables, Choices::Seed(0));
+            let got = (v.verdict_class, v.masquerade);
+            assert_eq!(got, (verdict, masquerade), "{id}: {from} → {to}: {}", v.summary);
+        }
     }
 
     #[test]
