@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kpsim::backend::{Ruleset, iptables, nftables};
 use kpsim::naming;
+use kpsim::net::join_host_port;
 use kpsim::proxy::ServicePortPlan;
 use kpsim::settings::Mode;
 
@@ -144,11 +145,15 @@ pub fn rules_view(
     let rule_count: usize = tables.iter().flat_map(|t| &t.chains).map(|c| c.rules.len()).sum();
     let chain_count: usize = tables.iter().map(|t| t.chains.len()).sum();
     let large = rule_count > LARGE_RULES;
+    let meanings = match mode {
+        Mode::Nftables => HashMap::new(),
+        _ => iptables_meanings(ports),
+    };
     let mut explanations = BTreeMap::new();
     for table in &mut tables {
         let short = table.title.rsplit(' ').next().unwrap_or_default().to_owned();
         for chain in &mut table.chains {
-            chain.explanation = explain(&chain.name, mode, ports);
+            chain.explanation = explain(&chain.name, mode, &meanings);
             if let Some(e) = &chain.explanation {
                 explanations.insert(chain.name.clone(), e.clone());
             }
@@ -396,15 +401,46 @@ fn tree(
     TableView { title, chains, roots }
 }
 
-/// What a chain name stands for.
-pub fn explain(name: &str, mode: Mode, ports: &[ServicePortPlan]) -> Option<String> {
+/// What a chain name stands for; `meanings` are the hashed iptables names of the plan
+/// ([`iptables_meanings`]).
+pub fn explain(name: &str, mode: Mode, meanings: &HashMap<String, String>) -> Option<String> {
     if let Some(fixed) = fixed_chain(name) {
         return Some(fixed.to_owned());
     }
     match mode {
         Mode::Nftables => explain_nft(name),
-        _ => naming::explain_chain(name, ports).map(|m| m.to_string()),
+        _ => meanings.get(name).cloned(),
     }
+}
+
+/// Every hashed iptables chain name the plan's service ports can have, with its meaning (as
+/// `naming::explain_chain` words it). Hashing each name once keeps a 1,000-Service ruleset
+/// fast, where asking `explain_chain` per chain would hash every port again.
+pub fn iptables_meanings(ports: &[ServicePortPlan]) -> HashMap<String, String> {
+    let mut meanings = HashMap::new();
+    for sp in ports {
+        let service_port = sp.name.to_string();
+        let chains = [
+            (naming::svc_chain(&sp.name), "Cluster-policy endpoint dispatch"),
+            (naming::svl_chain(&sp.name), "Local-policy endpoint dispatch"),
+            (naming::ext_chain(&sp.name), "external traffic entry"),
+            (naming::fw_chain(&sp.name), "load-balancer source-range firewall"),
+        ];
+        for (chain, kind) in chains {
+            meanings.entry(chain).or_insert_with(|| {
+                naming::ChainMeaning::ServicePort { kind, service_port: service_port.clone() }
+                    .to_string()
+            });
+        }
+        for ep in &sp.endpoints {
+            let endpoint = join_host_port(ep.ip, ep.port);
+            meanings.entry(naming::sep_chain(&sp.name, &endpoint)).or_insert_with(|| {
+                naming::ChainMeaning::Endpoint { service_port: service_port.clone(), endpoint }
+                    .to_string()
+            });
+        }
+    }
+    meanings
 }
 
 fn fixed_chain(name: &str) -> Option<&'static str> {
@@ -690,6 +726,19 @@ mod tests {
         assert!(services.rules[0].acted);
         assert!(!services.rules.iter().skip(1).any(|r| r.acted));
         assert!(!chain(&v, "KUBE-POSTROUTING")[0].acted);
+    }
+
+    #[test]
+    fn hashed_names_mean_what_the_core_says_they_mean() {
+        let c = Computed::new(examples::WALKTHROUGH.text.into());
+        let rules = c.rules("minikube", Mode::Iptables);
+        let ports = &rules.plan.service_ports;
+        let meanings = iptables_meanings(ports);
+        assert!(meanings.len() > 4);
+        for (chain, meaning) in &meanings {
+            let core = naming::explain_chain(chain, ports).map(|m| m.to_string());
+            assert_eq!(core.as_ref(), Some(meaning), "{chain}");
+        }
     }
 
     #[test]
