@@ -2,7 +2,7 @@
 
 use yew::prelude::*;
 
-use crate::view_model::ObjectRow;
+use crate::view_model::objects::ObjectRow;
 
 #[derive(Debug, Properties, PartialEq)]
 pub struct Props {

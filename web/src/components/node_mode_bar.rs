@@ -1,0 +1,55 @@
+//! Which kube-proxy the panels show: the node it runs on and its mode (iptables or
+//! nftables). Shared by the Endpoints, Rules and Trace panels.
+
+use kpsim::settings::Mode;
+use web_sys::HtmlSelectElement;
+use yew::prelude::*;
+
+use crate::state::Action;
+
+#[derive(Debug, Properties, PartialEq)]
+pub struct Props {
+    pub nodes: Vec<String>,
+    pub node: AttrValue,
+    pub mode: Mode,
+    pub dispatch: Callback<Action>,
+}
+
+/// A node select and a mode radio group.
+#[component]
+pub fn NodeModeBar(props: &Props) -> Html {
+    let onchange = {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |e: Event| {
+            let select: HtmlSelectElement = e.target_unchecked_into();
+            dispatch.emit(Action::SelectNode(select.value()));
+        })
+    };
+    let mode_input = |mode: Mode| {
+        let dispatch = props.dispatch.clone();
+        let onchange = Callback::from(move |_: Event| dispatch.emit(Action::SelectMode(mode)));
+        let id = format!("mode-{mode}");
+        html! {
+            <label for={id.clone()} class="radio">
+                <input type="radio" name="mode" id={id} value={mode.as_str()}
+                       checked={props.mode == mode} {onchange} />
+                { mode.as_str() }
+            </label>
+        }
+    };
+    html! {
+        <div class="node-mode" role="group" aria-label="Which kube-proxy">
+            <label for="node-select">{ "kube-proxy on node" }</label>
+            <select id="node-select" {onchange}>
+                { for props.nodes.iter().map(|n| html! {
+                    <option value={n.clone()} selected={*n == *props.node}>{ n }</option>
+                }) }
+            </select>
+            <fieldset class="modes">
+                <legend>{ "mode" }</legend>
+                { mode_input(Mode::Iptables) }
+                { mode_input(Mode::Nftables) }
+            </fieldset>
+        </div>
+    }
+}

@@ -1,0 +1,786 @@
+//! The Rules panel: one node's ruleset as a jump graph (KUBE-SERVICES → KUBE-SVC → KUBE-SEP;
+//! nftables: base chain → services map → service chain → endpoint chains), every chain name
+//! explained, the rules a trace went through marked, and the whole text in either of its
+//! spellings (what kube-proxy writes, what the node shows) for copying and downloading.
+//!
+//! The graph is a spanning tree: each chain is drawn once, under the first rule that jumps to
+//! it in depth-first order; later jumps to it are links. Not responsible for building or
+//! walking rules (the core's `backend` and `sim`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use kpsim::backend::{Ruleset, iptables, nftables};
+use kpsim::naming;
+use kpsim::net::join_host_port;
+use kpsim::proxy::ServicePortPlan;
+use kpsim::settings::Mode;
+
+/// Which spelling of the rules to show.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Spelling {
+    /// What kube-proxy writes: `iptables-restore` input, or the `nft -f` transaction.
+    #[default]
+    Written,
+    /// What the node shows: `iptables-save`, or `nft list table`.
+    OnNode,
+}
+
+impl Spelling {
+    /// The name of the spelling in `mode`.
+    pub fn label(self, mode: Mode) -> &'static str {
+        match (mode, self) {
+            (Mode::Nftables, Spelling::Written) => "nft -f transaction",
+            (Mode::Nftables, Spelling::OnNode) => "nft list table",
+            (_, Spelling::Written) => "iptables-restore input",
+            (_, Spelling::OnNode) => "iptables-save",
+        }
+    }
+}
+
+/// A rule a trace went through: table, chain, and its index in the chain (`None`: the
+/// chain's policy).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ActedRule {
+    pub table: String,
+    pub chain: String,
+    pub index: Option<usize>,
+}
+
+/// Everything the panel shows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RulesView {
+    pub node: String,
+    pub mode: Mode,
+    pub spelling: Spelling,
+    /// The whole ruleset in the chosen spelling.
+    pub text: String,
+    /// Download name: `minikube.iptables-restore`, `minikube.nft`, …
+    pub file_name: String,
+    pub tables: Vec<TableView>,
+    /// Chain name → what it stands for, for every chain that has an explanation.
+    pub explanations: BTreeMap<String, String>,
+    pub chain_count: usize,
+    pub rule_count: usize,
+    /// Large rulesets open only their entry chains.
+    pub large: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TableView {
+    /// `nat`, `filter`, `ip kube-proxy`.
+    pub title: String,
+    pub chains: Vec<ChainView>,
+    /// Chains drawn at the top level (entry points), indices into `chains`.
+    pub roots: Vec<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChainView {
+    pub name: String,
+    /// `table/chain`: stable key for expanding and collapsing.
+    pub key: String,
+    /// Depth in the jump tree (0 for an entry point).
+    pub depth: usize,
+    /// `policy ACCEPT`, `type nat hook prerouting priority dstnat - 10`, or empty.
+    pub header: String,
+    pub explanation: Option<String>,
+    pub rules: Vec<RuleView>,
+    /// A trace went through this chain.
+    pub acted: bool,
+    /// Open unless the user toggled it.
+    pub open_by_default: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RuleView {
+    pub text: String,
+    /// A remark about where the rule comes from, or empty.
+    pub note: &'static str,
+    pub jumps: Vec<Jump>,
+    /// The trace matched this rule (or took this policy).
+    pub acted: bool,
+}
+
+/// A jump or goto from a rule to a chain of the same table.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Jump {
+    /// The map element that leads there (`10.96.0.10 . udp . 53`, `0`), for verdict maps.
+    pub label: Option<String>,
+    /// Index of the target in the table's chains.
+    pub chain: usize,
+    /// The target is drawn here (first reached); otherwise this is a link to it.
+    pub owns: bool,
+}
+
+/// More rules than this and only entry chains start open.
+const LARGE_RULES: usize = 400;
+
+/// The panel for one node's ruleset.
+pub fn rules_view(
+    node: &str,
+    ruleset: &Ruleset,
+    ports: &[ServicePortPlan],
+    spelling: Spelling,
+    acted: &BTreeSet<ActedRule>,
+) -> RulesView {
+    let (mode, text, extension, mut tables) = match ruleset {
+        Ruleset::Iptables(r) => {
+            let (text, ext) = match spelling {
+                Spelling::Written => (r.to_string(), "iptables-restore"),
+                Spelling::OnNode => (r.save().to_string(), "iptables-save"),
+            };
+            (Mode::Iptables, text, ext, iptables_tables(r, spelling))
+        }
+        Ruleset::Nftables(r) => {
+            let (text, ext) = match spelling {
+                Spelling::Written => (r.transaction().to_string(), "nft"),
+                Spelling::OnNode => (r.list_view().to_string(), "nft-list"),
+            };
+            (Mode::Nftables, text, ext, nftables_tables(r, spelling))
+        }
+    };
+    let rule_count: usize = tables.iter().flat_map(|t| &t.chains).map(|c| c.rules.len()).sum();
+    let chain_count: usize = tables.iter().map(|t| t.chains.len()).sum();
+    let large = rule_count > LARGE_RULES;
+    let meanings = match mode {
+        Mode::Nftables => HashMap::new(),
+        _ => iptables_meanings(ports),
+    };
+    let mut explanations = BTreeMap::new();
+    for table in &mut tables {
+        let short = table.title.rsplit(' ').next().unwrap_or_default().to_owned();
+        for chain in &mut table.chains {
+            chain.explanation = explain(&chain.name, mode, &meanings);
+            if let Some(e) = &chain.explanation {
+                explanations.insert(chain.name.clone(), e.clone());
+            }
+            chain.open_by_default = if large { chain.depth < 1 } else { chain.depth < 4 };
+            for (i, rule) in chain.rules.iter_mut().enumerate() {
+                rule.acted = acted.iter().any(|a| {
+                    a.chain == chain.name && a.index == Some(i) && same_table(&a.table, &short)
+                });
+            }
+            chain.acted =
+                acted.iter().any(|a| a.chain == chain.name && same_table(&a.table, &short));
+        }
+    }
+    RulesView {
+        node: node.to_owned(),
+        mode,
+        spelling,
+        text,
+        file_name: format!("{node}.{extension}"),
+        tables,
+        explanations,
+        chain_count,
+        rule_count,
+        large,
+    }
+}
+
+/// Trace steps name iptables tables `nat`/`filter` and nftables tables by name or with
+/// their family; both match the table's short title.
+fn same_table(step_table: &str, short: &str) -> bool {
+    step_table == short || step_table.rsplit(' ').next() == Some(short)
+}
+
+fn iptables_tables(r: &iptables::Ruleset, spelling: Spelling) -> Vec<TableView> {
+    // nat first: it is where Services are.
+    let mut tables: Vec<&iptables::Table> = r.tables.iter().collect();
+    tables.sort_by_key(|t| t.name != iptables::TableName::Nat);
+    tables
+        .into_iter()
+        .map(|table| {
+            let chains = table.chains();
+            let index: HashMap<&str, usize> =
+                chains.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
+            let views: Vec<ChainView> = chains
+                .iter()
+                .map(|c| ChainView {
+                    name: c.name.clone(),
+                    key: format!("{}/{}", table.name, c.name),
+                    header: c.policy.map(|p| format!("policy {}", p.as_str())).unwrap_or_default(),
+                    rules: c
+                        .rules
+                        .iter()
+                        .map(|rule| {
+                            let inserted = rule.origin == iptables::RuleOrigin::Inserted;
+                            let text = match spelling {
+                                Spelling::Written => rule.line(&c.name).to_string(),
+                                Spelling::OnNode => {
+                                    iptables::SaveRule { chain: &c.name, rule, family: r.family }
+                                        .to_string()
+                                }
+                            };
+                            let target = match &rule.target {
+                                Some(
+                                    iptables::Target::Jump { chain }
+                                    | iptables::Target::Goto { chain },
+                                ) => index.get(chain.as_str()).copied(),
+                                _ => None,
+                            };
+                            RuleView {
+                                text,
+                                note: if inserted && spelling == Spelling::Written {
+                                    "inserted with iptables -I, not part of the restore input"
+                                } else {
+                                    ""
+                                },
+                                jumps: target
+                                    .map(|chain| Jump { label: None, chain, owns: false })
+                                    .into_iter()
+                                    .collect(),
+                                acted: false,
+                            }
+                        })
+                        .collect(),
+                    ..ChainView::default()
+                })
+                .collect();
+            let builtin = |c: &ChainView| table.name.is_builtin(&c.name);
+            tree(table.name.to_string(), views, builtin)
+        })
+        .collect()
+}
+
+fn nftables_tables(r: &nftables::Ruleset, spelling: Spelling) -> Vec<TableView> {
+    r.tables
+        .iter()
+        .map(|table| {
+            let index: HashMap<&str, usize> =
+                table.chains.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
+            let target = |verdict: &nftables::Verdict| match verdict {
+                nftables::Verdict::Jump(c) | nftables::Verdict::Goto(c) => {
+                    index.get(c.as_str()).copied()
+                }
+                _ => None,
+            };
+            let element_jumps = |elements: &[nftables::Element]| -> Vec<Jump> {
+                elements
+                    .iter()
+                    .filter_map(|e| match &e.data {
+                        Some(nftables::ElementData::Verdict(v)) => target(v).map(|chain| Jump {
+                            label: Some(
+                                e.key
+                                    .iter()
+                                    .map(ToString::to_string)
+                                    .collect::<Vec<_>>()
+                                    .join(" . "),
+                            ),
+                            chain,
+                            owns: false,
+                        }),
+                        _ => None,
+                    })
+                    .collect()
+            };
+            let views: Vec<ChainView> = table
+                .chains
+                .iter()
+                .map(|c| ChainView {
+                    name: c.name.clone(),
+                    key: format!("{} {}/{}", table.family, table.name, c.name),
+                    header: c
+                        .base
+                        .as_ref()
+                        .map(|b| {
+                            format!(
+                                "type {} hook {} priority {}",
+                                b.chain_type.as_str(),
+                                b.hook.as_str(),
+                                b.priority
+                            )
+                        })
+                        .unwrap_or_default(),
+                    rules: c
+                        .rules
+                        .iter()
+                        .map(|rule| {
+                            let mut jumps = Vec::new();
+                            for s in &rule.statements {
+                                match s {
+                                    nftables::Statement::Verdict(v) => {
+                                        jumps.extend(target(v).map(|chain| Jump {
+                                            label: None,
+                                            chain,
+                                            owns: false,
+                                        }));
+                                    }
+                                    nftables::Statement::Vmap { map, .. } => match map {
+                                        nftables::VmapSource::Named(name) => {
+                                            if let Some(m) = table.map(name) {
+                                                jumps.extend(element_jumps(&m.elements));
+                                            }
+                                        }
+                                        nftables::VmapSource::Anonymous(elements) => {
+                                            jumps.extend(element_jumps(elements));
+                                        }
+                                    },
+                                    _ => {}
+                                }
+                            }
+                            RuleView {
+                                text: match spelling {
+                                    Spelling::Written => rule.transaction_text(),
+                                    Spelling::OnNode => rule.list_text(),
+                                },
+                                note: "",
+                                jumps,
+                                acted: false,
+                            }
+                        })
+                        .collect(),
+                    ..ChainView::default()
+                })
+                .collect();
+            let base: BTreeSet<&str> =
+                table.chains.iter().filter(|c| c.base.is_some()).map(|c| c.name.as_str()).collect();
+            tree(format!("{} {}", table.family, table.name), views, |c| {
+                base.contains(c.name.as_str())
+            })
+        })
+        .collect()
+}
+
+/// Orders the graph: entry points (chains nobody jumps to; built-in/base chains first), then
+/// a depth-first walk that gives each chain its depth and its one owning jump.
+fn tree(
+    title: String,
+    mut chains: Vec<ChainView>,
+    is_entry: impl Fn(&ChainView) -> bool,
+) -> TableView {
+    let mut referenced = vec![false; chains.len()];
+    for c in &chains {
+        for r in &c.rules {
+            for j in &r.jumps {
+                referenced[j.chain] = true;
+            }
+        }
+    }
+    let mut candidates: Vec<usize> = (0..chains.len()).filter(|&i| !referenced[i]).collect();
+    candidates.sort_by_key(|&i| !is_entry(&chains[i]));
+    let mut seen = vec![false; chains.len()];
+    let mut roots = Vec::new();
+    let walk_from = |start: usize, chains: &mut Vec<ChainView>, seen: &mut Vec<bool>| {
+        // Iterative DFS: (chain, depth); children in rule order.
+        let mut stack = vec![(start, 0usize)];
+        seen[start] = true;
+        while let Some((i, depth)) = stack.pop() {
+            chains[i].depth = depth;
+            let mut children = Vec::new();
+            for r in &mut chains[i].rules {
+                for j in &mut r.jumps {
+                    if !seen[j.chain] {
+                        seen[j.chain] = true;
+                        j.owns = true;
+                        children.push(j.chain);
+                    }
+                }
+            }
+            for c in children.into_iter().rev() {
+                stack.push((c, depth + 1));
+            }
+        }
+    };
+    for i in candidates {
+        if !seen[i] {
+            roots.push(i);
+            walk_from(i, &mut chains, &mut seen);
+        }
+    }
+    // Whatever only a cycle reaches (not written by kube-proxy, but total).
+    for i in 0..chains.len() {
+        if !seen[i] {
+            roots.push(i);
+            walk_from(i, &mut chains, &mut seen);
+        }
+    }
+    TableView { title, chains, roots }
+}
+
+/// What a chain name stands for; `meanings` are the hashed iptables names of the plan
+/// ([`iptables_meanings`]).
+pub fn explain(name: &str, mode: Mode, meanings: &HashMap<String, String>) -> Option<String> {
+    if let Some(fixed) = fixed_chain(name) {
+        return Some(fixed.to_owned());
+    }
+    match mode {
+        Mode::Nftables => explain_nft(name),
+        _ => meanings.get(name).cloned(),
+    }
+}
+
+/// Every hashed iptables chain name the plan's service ports can have, with its meaning (as
+/// `naming::explain_chain` words it). Hashing each name once keeps a 1,000-Service ruleset
+/// fast, where asking `explain_chain` per chain would hash every port again.
+pub fn iptables_meanings(ports: &[ServicePortPlan]) -> HashMap<String, String> {
+    let mut meanings = HashMap::new();
+    for sp in ports {
+        let service_port = sp.name.to_string();
+        let chains = [
+            (naming::svc_chain(&sp.name), "Cluster-policy endpoint dispatch"),
+            (naming::svl_chain(&sp.name), "Local-policy endpoint dispatch"),
+            (naming::ext_chain(&sp.name), "external traffic entry"),
+            (naming::fw_chain(&sp.name), "load-balancer source-range firewall"),
+        ];
+        for (chain, kind) in chains {
+            meanings.entry(chain).or_insert_with(|| {
+                naming::ChainMeaning::ServicePort { kind, service_port: service_port.clone() }
+                    .to_string()
+            });
+        }
+        for ep in &sp.endpoints {
+            let endpoint = join_host_port(ep.ip, ep.port);
+            meanings.entry(naming::sep_chain(&sp.name, &endpoint)).or_insert_with(|| {
+                naming::ChainMeaning::Endpoint { service_port: service_port.clone(), endpoint }
+                    .to_string()
+            });
+        }
+    }
+    meanings
+}
+
+fn fixed_chain(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "KUBE-SERVICES" => {
+            "the entry point for Services: one rule per ClusterIP, external IP and load-balancer IP and port"
+        }
+        "KUBE-NODEPORTS" => "NodePorts: traffic to a node's own address on a node port",
+        "KUBE-EXTERNAL-SERVICES" => {
+            "rejects or drops external traffic to Services without endpoints"
+        }
+        "KUBE-POSTROUTING" => {
+            "masquerades packets marked for it (SNAT to the outgoing interface's address)"
+        }
+        "KUBE-MARK-MASQ" => "marks a packet for masquerading on its way out",
+        "KUBE-FORWARD" => {
+            "accepts forwarded Service traffic and drops invalid connection-tracking states"
+        }
+        "KUBE-FIREWALL" => "drops packets to localhost that came from outside the node",
+        "KUBE-PROXY-FIREWALL" => "drops traffic a loadBalancerSourceRanges firewall does not allow",
+        "KUBE-PROXY-CANARY" | "KUBE-KUBELET-CANARY" => {
+            "an empty canary: its disappearance tells kube-proxy the rules were flushed"
+        }
+        "PREROUTING" => "built-in hook: packets arriving on an interface, before routing",
+        "OUTPUT" => "built-in hook: packets sent by the node itself",
+        "POSTROUTING" => "built-in hook: every packet about to leave, after routing",
+        "INPUT" => "built-in hook: packets addressed to the node",
+        "FORWARD" => "built-in hook: packets the node routes through (pod traffic)",
+        "services" => {
+            "the entry point for Services: a verdict map from destination IP . protocol . port to the service chain"
+        }
+        "nat-prerouting" | "nat-output" => "hooks Service handling into NAT: jumps to services",
+        "nat-postrouting" => "hooks masquerading in after routing",
+        "masquerading" => {
+            "masquerades packets marked for it (SNAT to the outgoing interface's address)"
+        }
+        "mark-for-masquerade" => "marks a packet for masquerading on its way out",
+        "service-endpoints-check" | "nodeport-endpoints-check" => {
+            "rejects or drops traffic to Services without endpoints"
+        }
+        "cluster-ips-check" => {
+            "rejects traffic to ClusterIPs that are not a Service port, drops traffic to unallocated ClusterIPs"
+        }
+        "firewall-check" => "drops traffic a loadBalancerSourceRanges firewall does not allow",
+        "reject-chain" => "rejects the packet (ICMP port unreachable / TCP reset)",
+        "filter-prerouting"
+        | "filter-input"
+        | "filter-forward"
+        | "filter-output"
+        | "filter-output-post-dnat"
+        | "filter-prerouting-pre-dnat"
+        | "filter-output-pre-dnat" => "hooks kube-proxy's filtering into the kernel",
+        _ => return None,
+    })
+}
+
+/// nftables chain names carry their meaning: `service-HASH-ns/name/proto/port`,
+/// `endpoint-HASH-ns/name/proto/port__ip/port`.
+fn explain_nft(name: &str) -> Option<String> {
+    let (kind, rest) = name.split_once('-')?;
+    let (_hash, base) = rest.split_once('-')?;
+    let port_name = |s: &str| -> Option<String> {
+        let parts: Vec<&str> = s.split('/').collect();
+        match parts.as_slice() {
+            [ns, svc, proto, port] => Some(if port.is_empty() {
+                format!("{ns}/{svc} ({proto})")
+            } else {
+                format!("{ns}/{svc}:{port} ({proto})")
+            }),
+            _ => None,
+        }
+    };
+    match kind {
+        "service" => Some(format!("Cluster-policy endpoint dispatch of {}", port_name(base)?)),
+        "local" => Some(format!("Local-policy endpoint dispatch of {}", port_name(base)?)),
+        "external" => Some(format!("external traffic entry of {}", port_name(base)?)),
+        "firewall" => Some(format!("load-balancer source-range firewall of {}", port_name(base)?)),
+        "endpoint" => {
+            let (port, endpoint) = base.split_once("__")?;
+            let (ip, ep_port) = endpoint.rsplit_once('/')?;
+            let ip = if ip.contains('.') && ip.matches('.').count() > 3 {
+                // IPv6 with `:` written as `.`.
+                format!("[{}]", ip.replace('.', ":"))
+            } else {
+                ip.to_owned()
+            };
+            Some(format!("endpoint {ip}:{ep_port} of {}", port_name(port)?))
+        }
+        _ => None,
+    }
+}
+
+/// A piece of a text line: plain, or a chain name with its explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece<'a> {
+    pub text: &'a str,
+    pub explanation: Option<&'a str>,
+}
+
+/// Splits a line so that every chain name in it can carry its explanation on hover.
+pub fn pieces<'a>(line: &'a str, explanations: &'a BTreeMap<String, String>) -> Vec<Piece<'a>> {
+    let mut out = Vec::new();
+    let mut plain_from = 0;
+    let mut i = 0;
+    let bytes = line.as_bytes();
+    while i < bytes.len() {
+        if bytes[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let word = line[start..i].trim_end_matches([',', ';', '}', '{']);
+        let word = word.strip_prefix(':').unwrap_or(word);
+        let offset = line[start..i].find(word).map_or(start, |o| start + o);
+        if let Some(e) = explanations.get(word) {
+            if offset > plain_from {
+                out.push(Piece { text: &line[plain_from..offset], explanation: None });
+            }
+            out.push(Piece { text: &line[offset..offset + word.len()], explanation: Some(e) });
+            plain_from = offset + word.len();
+        }
+    }
+    if plain_from < line.len() || out.is_empty() {
+        out.push(Piece { text: &line[plain_from..], explanation: None });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::computed::Computed;
+    use crate::examples;
+
+    fn view(text: &str, mode: Mode, spelling: Spelling) -> RulesView {
+        let c = Computed::new(text.to_owned().into());
+        let rules = c.rules("minikube", mode);
+        rules_view(
+            "minikube",
+            &rules.ruleset,
+            &rules.plan.service_ports,
+            spelling,
+            &BTreeSet::new(),
+        )
+    }
+
+    fn chain<'a>(v: &'a RulesView, prefix: &str) -> Vec<&'a ChainView> {
+        v.tables.iter().flat_map(|t| &t.chains).filter(|c| c.name.starts_with(prefix)).collect()
+    }
+
+    #[test]
+    fn iptables_services_form_a_tree_from_kube_services_to_endpoints() {
+        let v = view(examples::WALKTHROUGH.text, Mode::Iptables, Spelling::Written);
+        assert_eq!(v.tables[0].title, "nat");
+        let nat = &v.tables[0];
+        let services =
+            nat.chains.iter().position(|c| c.name == "KUBE-SERVICES").expect("KUBE-SERVICES");
+        assert!(nat.chains[services].depth >= 1, "reached from PREROUTING/OUTPUT");
+        assert!(nat.roots.iter().any(|&r| nat.chains[r].name == "PREROUTING"));
+        // The Service's KUBE-SVC chain hangs under KUBE-SERVICES, its two KUBE-SEP under it.
+        let svc = nat
+            .chains
+            .iter()
+            .find(|c| {
+                c.name.starts_with("KUBE-SVC-")
+                    && c.explanation.as_deref().is_some_and(|e| e.contains("default/service:http"))
+            })
+            .expect("the Service's KUBE-SVC chain");
+        assert_eq!(svc.depth, nat.chains[services].depth + 1);
+        let seps: Vec<&str> = svc
+            .rules
+            .iter()
+            .flat_map(|r| &r.jumps)
+            .map(|j| nat.chains[j.chain].name.as_str())
+            .filter(|n| n.starts_with("KUBE-SEP-"))
+            .collect();
+        assert_eq!(seps.len(), 2, "{svc:#?}");
+        for sep in seps {
+            let c = nat.chains.iter().find(|c| c.name == sep).expect("sep");
+            assert!(
+                c.explanation.as_deref().is_some_and(|e| e.starts_with("endpoint 10.244.")),
+                "{c:?}"
+            );
+            assert!(c.open_by_default, "small rulesets open down to the endpoints");
+        }
+        assert_eq!(v.file_name, "minikube.iptables-restore");
+        assert!(v.text.starts_with("*filter") || v.text.starts_with("*nat"));
+    }
+
+    #[test]
+    fn each_chain_is_owned_by_exactly_one_jump_or_is_a_root() {
+        for mode in [Mode::Iptables, Mode::Nftables] {
+            let v = view(examples::WALKTHROUGH.text, mode, Spelling::OnNode);
+            for t in &v.tables {
+                let mut owners = vec![0; t.chains.len()];
+                for c in &t.chains {
+                    for j in c.rules.iter().flat_map(|r| &r.jumps).filter(|j| j.owns) {
+                        owners[j.chain] += 1;
+                    }
+                }
+                for r in &t.roots {
+                    owners[*r] += 1;
+                }
+                assert!(owners.iter().all(|&n| n == 1), "{mode}: {owners:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn nftables_goes_from_the_services_map_to_service_and_endpoint_chains() {
+        let v = view(examples::WALKTHROUGH.text, Mode::Nftables, Spelling::Written);
+        assert_eq!(v.tables.len(), 1);
+        let t = &v.tables[0];
+        assert_eq!(t.title, "ip kube-proxy");
+        let services = t.chains.iter().find(|c| c.name == "services").expect("services");
+        let labels: Vec<&str> = services
+            .rules
+            .iter()
+            .flat_map(|r| &r.jumps)
+            .filter_map(|j| j.label.as_deref())
+            .collect();
+        assert!(labels.iter().any(|l| l.ends_with(". tcp . 8080")), "{labels:?}");
+        let svc = chain(&v, "service-")
+            .into_iter()
+            .find(|c| c.name.ends_with("default/service/tcp/http"));
+        let svc = svc.expect("service chain");
+        assert_eq!(
+            svc.explanation.as_deref(),
+            Some("Cluster-policy endpoint dispatch of default/service:http (tcp)")
+        );
+        assert_eq!(svc.depth, services.depth + 1);
+        let endpoints = chain(&v, "endpoint-");
+        assert!(
+            endpoints.iter().any(|c| c
+                .explanation
+                .as_deref()
+                .is_some_and(|e| e.starts_with("endpoint 10.244.1.")
+                    && e.ends_with("of default/service:http (tcp)"))),
+            "{endpoints:?}"
+        );
+        assert_eq!(v.file_name, "minikube.nft");
+    }
+
+    #[test]
+    fn the_save_spelling_shows_inserted_jumps_without_a_note() {
+        let written = view(examples::WALKTHROUGH.text, Mode::Iptables, Spelling::Written);
+        let saved = view(examples::WALKTHROUGH.text, Mode::Iptables, Spelling::OnNode);
+        let note = |v: &RulesView| {
+            v.tables
+                .iter()
+                .flat_map(|t| &t.chains)
+                .flat_map(|c| &c.rules)
+                .filter(|r| !r.note.is_empty())
+                .count()
+        };
+        assert!(note(&written) > 0);
+        assert_eq!(note(&saved), 0);
+        assert!(saved.text.contains(
+            "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"
+        ));
+        assert_eq!(saved.file_name, "minikube.iptables-save");
+    }
+
+    #[test]
+    fn acted_rules_are_marked_in_their_chain() {
+        let c = Computed::new(examples::WALKTHROUGH.text.into());
+        let rules = c.rules("minikube", Mode::Iptables);
+        let acted: BTreeSet<ActedRule> =
+            [ActedRule { table: "nat".into(), chain: "KUBE-SERVICES".into(), index: Some(0) }]
+                .into();
+        let v = rules_view(
+            "minikube",
+            &rules.ruleset,
+            &rules.plan.service_ports,
+            Spelling::Written,
+            &acted,
+        );
+        let services = chain(&v, "KUBE-SERVICES")[0];
+        assert!(services.acted);
+        assert!(services.rules[0].acted);
+        assert!(!services.rules.iter().skip(1).any(|r| r.acted));
+        assert!(!chain(&v, "KUBE-POSTROUTING")[0].acted);
+    }
+
+    #[test]
+    fn hashed_names_mean_what_the_core_says_they_mean() {
+        let c = Computed::new(examples::WALKTHROUGH.text.into());
+        let rules = c.rules("minikube", Mode::Iptables);
+        let ports = &rules.plan.service_ports;
+        let meanings = iptables_meanings(ports);
+        assert!(meanings.len() > 4);
+        for (chain, meaning) in &meanings {
+            let core = naming::explain_chain(chain, ports).map(|m| m.to_string());
+            assert_eq!(core.as_ref(), Some(meaning), "{chain}");
+        }
+    }
+
+    #[test]
+    fn chain_names_in_text_carry_their_explanation() {
+        let mut e = BTreeMap::new();
+        e.insert("KUBE-SVC-ABC".to_owned(), "dispatch".to_owned());
+        let p = pieces("-A KUBE-SERVICES -j KUBE-SVC-ABC", &e);
+        assert_eq!(
+            p,
+            [
+                Piece { text: "-A KUBE-SERVICES -j ", explanation: None },
+                Piece { text: "KUBE-SVC-ABC", explanation: Some("dispatch") }
+            ]
+        );
+        let p = pieces(":KUBE-SVC-ABC - [0:0]", &e);
+        assert_eq!(p[1], Piece { text: "KUBE-SVC-ABC", explanation: Some("dispatch") });
+        assert_eq!(p.iter().map(|p| p.text).collect::<String>(), ":KUBE-SVC-ABC - [0:0]");
+        assert_eq!(pieces("", &e), [Piece { text: "", explanation: None }]);
+    }
+
+    #[test]
+    fn nft_endpoint_names_with_ipv6_are_explained() {
+        assert_eq!(
+            explain_nft("endpoint-2CRNCTTE-ns1/svc1/tcp/p80__fd00.10.180..2.1/80").as_deref(),
+            Some("endpoint [fd00:10:180::2:1]:80 of ns1/svc1:p80 (tcp)")
+        );
+        assert_eq!(explain_nft("nonsense"), None);
+    }
+
+    #[test]
+    fn large_rulesets_open_only_their_entry_chains() {
+        let mut text = String::new();
+        for i in 0..150 {
+            text.push_str(&format!(
+                "---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i}}}\nspec:\n  selector: {{app: web}}\n  ports: [{{port: 80}}]\n"
+            ));
+        }
+        text.push_str("---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: web}}\nspec: {containers: [{name: c, image: x}]}\n");
+        let v = view(&text, Mode::Iptables, Spelling::Written);
+        assert!(v.large, "{} rules", v.rule_count);
+        assert!(
+            v.tables.iter().flat_map(|t| &t.chains).all(|c| c.open_by_default == (c.depth == 0))
+        );
+    }
+}
