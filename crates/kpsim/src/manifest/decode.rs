@@ -40,14 +40,20 @@ pub(super) fn decode<'de, D>(
 where
     D: serde::Deserializer<'de, Error = serde_norway::Error>,
 {
+    // One callback type for every kind. A closure written inside a generic function is a new
+    // type for each instantiation, and serde_ignored is generic over the callback: a closure
+    // per kind would compile every k8s-openapi type once per kind that embeds it (a Pod
+    // template sits in six kinds).
+    let mut push = |path: serde_ignored::Path<'_>| ignored.push(path.to_string());
+    let ignored: &mut dyn FnMut(serde_ignored::Path<'_>) = &mut push;
     fn typed<'de, T: DeserializeOwned, D>(
         de: D,
-        ignored: &mut Vec<String>,
+        record: &mut dyn FnMut(serde_ignored::Path<'_>),
     ) -> Result<T, serde_norway::Error>
     where
         D: serde::Deserializer<'de, Error = serde_norway::Error>,
     {
-        serde_ignored::deserialize(de, |path| ignored.push(path.to_string()))
+        serde_ignored::deserialize(de, record)
     }
     let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
     let result = match (group, kind) {

@@ -4,7 +4,8 @@
 //! Items are dispatched by their own `kind`; items of a typed list without `kind` take the
 //! list's item kind (`ServiceList` → `Service`), as the API server's list responses omit it.
 //! Each item is located once (see [`super::items`]) and, when its heads are known (see
-//! [`super::heads`]), decoded straight from its own text; otherwise from a generic value.
+//! [`super::heads`]), decoded straight from its own text; otherwise from the YAML text of
+//! its generic value, so that every object goes through the same compiled decoder.
 
 use serde::Deserialize;
 
@@ -245,27 +246,24 @@ fn decode_item(
     out: &mut Manifests,
 ) {
     let mut ignored = Vec::new();
-    match decode(api_version, kind, item, &mut ignored) {
+    // The item is decoded from its YAML text, as every other object is: decoding the value
+    // itself would compile every k8s-openapi decoder a second time (for serde_norway's value
+    // deserializer, about a seventh of the page's WASM), and errors from text carry their
+    // field path, which is then found in the original text.
+    let decoded = match serde_norway::to_string(item) {
+        Ok(yaml) => {
+            decode(api_version, kind, serde_norway::Deserializer::from_str(&yaml), &mut ignored)
+        }
+        Err(e) if is_known(api_version, kind) => Decoded::Failed(e),
+        Err(_) => Decoded::Unknown,
+    };
+    match decoded {
         Decoded::Object(resource) => {
             let object = Object { resource, location, path_prefix: prefix, item: span };
             report_ignored(out, &object, ignored);
             out.objects.push(object);
         }
         Decoded::Failed(e) => {
-            // Errors from a value carry no field path: decode the item's YAML text again to
-            // learn the path, then find that path in the original text.
-            let with_path = serde_norway::to_string(item).ok().and_then(|yaml| {
-                match decode(
-                    api_version,
-                    kind,
-                    serde_norway::Deserializer::from_str(&yaml),
-                    &mut Vec::new(),
-                ) {
-                    Decoded::Failed(e) => Some(e),
-                    _ => None,
-                }
-            });
-            let e = with_path.unwrap_or(e);
             let (path, _) = super::decode::split_error(&e);
             let at = span
                 .and_then(|s| locate_in_item(doc.text, s, &path))
@@ -339,6 +337,22 @@ mod tests {
         assert_eq!(d.kind, DiagnosticKind::UnknownField);
         assert_eq!(d.field_path, "[1].metadata.lables");
         assert_eq!(d.location.line, 3);
+    }
+
+    #[test]
+    fn array_items_are_read_like_single_documents() {
+        // A plain scalar where a string is expected is read as text in a document of its
+        // own; an item of a top-level array (decoded from its generic value) reads the same.
+        let single = parse("apiVersion: v1\nkind: Pod\nmetadata:\n  name: 5\n  lables: {}\n");
+        let array =
+            parse("- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: 5\n    lables: {}\n");
+        for m in [&single, &array] {
+            assert_eq!(m.objects.len(), 1);
+            assert_eq!(m.objects[0].resource.name(), "5");
+            assert_eq!(m.diagnostics.len(), 1, "{:?}", m.diagnostics);
+            assert_eq!(m.diagnostics[0].kind, DiagnosticKind::UnknownField);
+            assert_eq!(m.diagnostics[0].location.line, 5);
+        }
     }
 
     #[test]
