@@ -9,45 +9,110 @@ use std::net::IpAddr;
 use data_encoding::BASE32;
 use sha2::{Digest, Sha256};
 
-use crate::net::join_host_port;
+use crate::net::{join_host_port, write_host_port};
 use crate::proxy::{ServicePortName, ServicePortPlan};
 
-/// First `n` characters of the padded upper-case base32 encoding of SHA-256(`s`).
-fn hash_prefix(s: &str, n: usize) -> String {
-    let digest = Sha256::digest(s.as_bytes());
-    let mut encoded = BASE32.encode(&digest);
-    encoded.truncate(n);
-    encoded
+/// Appends the first `n` characters of the padded upper-case base32 encoding of the digest.
+/// Base32 spells 5 bytes as 8 characters, so that needs only the first `n·5/8` bytes
+/// (rounded up) of it.
+fn append_hash_prefix(out: &mut String, hasher: Sha256, n: usize) {
+    let digest = hasher.finalize();
+    let start = out.len();
+    BASE32.encode_append(&digest[..(n * 5).div_ceil(8).min(digest.len())], out);
+    out.truncate(start + n);
 }
 
-/// The string kube-proxy hashes for service-port chains: `ns/name:port` + `tcp`.
-fn iptables_port_key(name: &ServicePortName) -> String {
-    format!("{}{}", name, name.protocol.as_lower())
+/// First `n` characters of the base32 encoding of SHA-256(`s`).
+fn hash_prefix(s: &str, n: usize) -> String {
+    let mut out = String::with_capacity(n + 8);
+    append_hash_prefix(&mut out, Sha256::new_with_prefix(s.as_bytes()), n);
+    out
+}
+
+/// A hasher fed kube-proxy's service-port string: `ns/name:port` (`ns/name` when the port is
+/// unnamed) + `tcp`.
+fn iptables_port_hasher(name: &ServicePortName) -> Sha256 {
+    let mut h = Sha256::new();
+    h.update(name.namespace.as_bytes());
+    h.update(b"/");
+    h.update(name.name.as_bytes());
+    if !name.port.is_empty() {
+        h.update(b":");
+        h.update(name.port.as_bytes());
+    }
+    h.update(name.protocol.as_lower().as_bytes());
+    h
+}
+
+/// `prefix` + the 16-character hash of what `hasher` was fed.
+fn iptables_chain(prefix: &str, hasher: Sha256) -> String {
+    let mut out = String::with_capacity(prefix.len() + 16 + 8);
+    out.push_str(prefix);
+    append_hash_prefix(&mut out, hasher, 16);
+    out
+}
+
+/// The hashed chain names of one service port (`KUBE-SVC/SVL/EXT/FW-…`), hashed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePortChains {
+    pub svc: String,
+    pub svl: String,
+    pub ext: String,
+    pub fw: String,
+}
+
+impl ServicePortChains {
+    pub fn new(name: &ServicePortName) -> ServicePortChains {
+        let svc = svc_chain(name);
+        let hash = &svc["KUBE-SVC-".len()..];
+        ServicePortChains {
+            svl: format!("KUBE-SVL-{hash}"),
+            ext: format!("KUBE-EXT-{hash}"),
+            fw: format!("KUBE-FW-{hash}"),
+            svc,
+        }
+    }
 }
 
 /// `KUBE-SVC-…`: the Cluster-policy endpoint dispatch chain.
 pub fn svc_chain(name: &ServicePortName) -> String {
-    format!("KUBE-SVC-{}", hash_prefix(&iptables_port_key(name), 16))
+    iptables_chain("KUBE-SVC-", iptables_port_hasher(name))
 }
 
 /// `KUBE-SVL-…`: the Local-policy endpoint dispatch chain.
 pub fn svl_chain(name: &ServicePortName) -> String {
-    format!("KUBE-SVL-{}", hash_prefix(&iptables_port_key(name), 16))
+    iptables_chain("KUBE-SVL-", iptables_port_hasher(name))
 }
 
 /// `KUBE-EXT-…`: the external-traffic entry chain.
 pub fn ext_chain(name: &ServicePortName) -> String {
-    format!("KUBE-EXT-{}", hash_prefix(&iptables_port_key(name), 16))
+    iptables_chain("KUBE-EXT-", iptables_port_hasher(name))
 }
 
 /// `KUBE-FW-…`: the loadBalancerSourceRanges firewall chain.
 pub fn fw_chain(name: &ServicePortName) -> String {
-    format!("KUBE-FW-{}", hash_prefix(&iptables_port_key(name), 16))
+    iptables_chain("KUBE-FW-", iptables_port_hasher(name))
 }
 
 /// `KUBE-SEP-…`: the chain of one endpoint (`ip:port`) of a service port.
 pub fn sep_chain(name: &ServicePortName, endpoint: &str) -> String {
-    format!("KUBE-SEP-{}", hash_prefix(&format!("{}{}", iptables_port_key(name), endpoint), 16))
+    let mut h = iptables_port_hasher(name);
+    h.update(endpoint.as_bytes());
+    iptables_chain("KUBE-SEP-", h)
+}
+
+/// [`sep_chain`] of the endpoint `ip:port`, without spelling the endpoint out first.
+pub fn sep_chain_of(name: &ServicePortName, ip: IpAddr, port: u16) -> String {
+    struct Feed<'a>(&'a mut Sha256);
+    impl std::fmt::Write for Feed<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.update(s.as_bytes());
+            Ok(())
+        }
+    }
+    let mut h = iptables_port_hasher(name);
+    let _ = write_host_port(&mut Feed(&mut h), ip, port);
+    iptables_chain("KUBE-SEP-", h)
 }
 
 /// nftables names of a service port's chains: `H-ns/name/proto/port`.
@@ -75,6 +140,31 @@ pub fn nft_endpoint_base(name: &ServicePortName, ip: IpAddr, port: u16) -> Strin
         base.push_str("...");
     }
     base
+}
+
+/// FNV-1a, for tables keyed by chain and set names: a ruleset looks a chain up once per rule
+/// it adds, names are short, and the tables are never iterated (so the hash order cannot reach
+/// output). Faster than the default DoS-resistant hasher; a pasted ruleset crafted to collide
+/// would only slow down the page that pasted it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NameHasher(u64);
+
+impl Default for NameHasher {
+    fn default() -> NameHasher {
+        NameHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// What a kube-proxy chain name stands for, for explaining names on the page and in traces.
@@ -161,6 +251,22 @@ mod tests {
         );
         assert_eq!(svc_chain(&spn("ns2", "svc2", "p8080")), "KUBE-SVC-2VJB64SDSIJUP5T6");
         assert_eq!(svc_chain(&spn("ns1", "svc1", "")), "KUBE-SVC-AQI2S6QIMU7PVVRP");
+    }
+
+    #[test]
+    fn names_hashed_once_per_service_port_equal_the_single_names() {
+        for name in [spn("ns1", "svc1", "p80"), spn("ns1", "svc1", "")] {
+            let chains = ServicePortChains::new(&name);
+            assert_eq!(chains.svc, svc_chain(&name));
+            assert_eq!(chains.svl, svl_chain(&name));
+            assert_eq!(chains.ext, ext_chain(&name));
+            assert_eq!(chains.fw, fw_chain(&name));
+        }
+        let name = spn("ns1", "svc1", "p80");
+        for (ip, port) in [("10.180.0.1", 80), ("fd00:10:180::2:1", 8080)] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(sep_chain_of(&name, ip, port), sep_chain(&name, &join_host_port(ip, port)));
+        }
     }
 
     #[test]

@@ -313,10 +313,60 @@ impl fmt::Display for Protocol {
 
 /// `ip:port`, with IPv6 addresses bracketed (`[fd00::1]:80`), as kube-proxy writes endpoints.
 pub fn join_host_port(ip: IpAddr, port: u16) -> String {
-    match ip {
-        IpAddr::V4(a) => format!("{a}:{port}"),
-        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    let mut out = String::with_capacity(24);
+    let _ = write_host_port(&mut out, ip, port);
+    out
+}
+
+/// Writes `ip:port` / `[ip6]:port` (see [`join_host_port`]).
+pub(crate) fn write_host_port<W: fmt::Write + ?Sized>(
+    w: &mut W,
+    ip: IpAddr,
+    port: u16,
+) -> fmt::Result {
+    if ip.is_ipv6() {
+        w.write_char('[')?;
+        write_ip(w, ip)?;
+        w.write_char(']')?;
+    } else {
+        write_ip(w, ip)?;
     }
+    w.write_char(':')?;
+    write_decimal(w, u32::from(port))
+}
+
+/// Writes an address exactly as its `Display` does; IPv4 digit by digit, without the
+/// formatting machinery (rule texts write hundreds of thousands of addresses).
+pub(crate) fn write_ip<W: fmt::Write + ?Sized>(w: &mut W, ip: IpAddr) -> fmt::Result {
+    match ip {
+        IpAddr::V4(a) => {
+            let [a, b, c, d] = a.octets();
+            write_decimal(w, u32::from(a))?;
+            w.write_char('.')?;
+            write_decimal(w, u32::from(b))?;
+            w.write_char('.')?;
+            write_decimal(w, u32::from(c))?;
+            w.write_char('.')?;
+            write_decimal(w, u32::from(d))
+        }
+        IpAddr::V6(a) => write!(w, "{a}"),
+    }
+}
+
+/// Writes a number in decimal, as its `Display` does.
+pub(crate) fn write_decimal<W: fmt::Write + ?Sized>(w: &mut W, mut n: u32) -> fmt::Result {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    w.write_str(std::str::from_utf8(&buf[i..]).map_err(|_| fmt::Error)?)
 }
 
 /// Splits `ip:port` / `[ip6]:port`.

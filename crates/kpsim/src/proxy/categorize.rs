@@ -113,23 +113,22 @@ pub fn categorize(
         all
     };
 
+    let mut reachable = vec![false; eps.len()];
+    for &i in &out.reachable {
+        reachable[i] = true;
+    }
     out.uses = eps
         .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let used = out.reachable.contains(&i);
-            match (used, e.ready) {
-                (true, true) => EndpointUse::Used,
-                (true, false) => EndpointUse::TerminatingFallback,
-                (false, false) if serving_terminating(e) => EndpointUse::TerminatingSkipped,
-                (false, false) => EndpointUse::NotReady,
-                (false, true)
-                    if sp.uses_cluster_endpoints() && out.topology != TopologyMode::None =>
-                {
-                    EndpointUse::OtherTopology
-                }
-                (false, true) => EndpointUse::NotLocal,
+        .zip(reachable)
+        .map(|(e, used)| match (used, e.ready) {
+            (true, true) => EndpointUse::Used,
+            (true, false) => EndpointUse::TerminatingFallback,
+            (false, false) if serving_terminating(e) => EndpointUse::TerminatingSkipped,
+            (false, false) => EndpointUse::NotReady,
+            (false, true) if sp.uses_cluster_endpoints() && out.topology != TopologyMode::None => {
+                EndpointUse::OtherTopology
             }
+            (false, true) => EndpointUse::NotLocal,
         })
         .collect();
     out

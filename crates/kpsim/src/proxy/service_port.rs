@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::Categorized;
 use crate::model::{
-    AddressType, Admission, Cluster, ClusterIp, IpMode, NamespacedName, Origin, Service,
-    ServiceType, SessionAffinity, TargetRef, TrafficPolicy,
+    AddressType, Admission, Cluster, ClusterIp, IpMode, Origin, Service, ServiceType,
+    SessionAffinity, TargetRef, TrafficPolicy,
 };
 use crate::net::{Cidr, IpFamily, Protocol, join_host_port};
 use crate::settings::ProxySettings;
@@ -261,25 +261,25 @@ fn endpoints_by_port(
         IpFamily::V4 => AddressType::IPv4,
         IpFamily::V6 => AddressType::IPv6,
     };
-    let mut by_port: BTreeMap<ServicePortName, BTreeMap<String, ProxyEndpoint>> = BTreeMap::new();
+    let mut by_port: BTreeMap<ServicePortName, Vec<ProxyEndpoint>> = BTreeMap::new();
     for slice in cluster.endpoint_slices.values() {
         if slice.address_type != wanted {
             continue;
         }
         let Some(service) = &slice.service_name else { continue };
-        let service_key = NamespacedName::new(&slice.namespace, service);
         for port in &slice.ports {
             let (Some(port_name), Some(port_number)) = (&port.name, port.port) else { continue };
             let key = ServicePortName {
-                namespace: service_key.namespace.clone(),
-                name: service_key.name.clone(),
+                namespace: slice.namespace.clone(),
+                name: service.clone(),
                 port: port_name.clone(),
                 protocol: port.protocol,
             };
-            let set = by_port.entry(key).or_default();
+            let list = by_port.entry(key).or_default();
+            list.reserve(slice.endpoints.len());
             for ep in &slice.endpoints {
                 let Some(&ip) = ep.addresses.first() else { continue };
-                let endpoint = ProxyEndpoint {
+                list.push(ProxyEndpoint {
                     ip,
                     port: port_number,
                     ready: ep.conditions.is_ready(),
@@ -296,16 +296,61 @@ fn endpoints_by_port(
                     },
                     target: ep.target_ref.clone(),
                     slice: slice.name.clone(),
-                };
-                let key = endpoint.endpoint_string();
-                match set.get(&key) {
-                    Some(_) if endpoint.terminating => {}
-                    _ => {
-                        set.insert(key, endpoint);
-                    }
-                }
+                });
             }
         }
     }
-    by_port.into_iter().map(|(k, v)| (k, v.into_values().collect())).collect()
+    for list in by_port.values_mut() {
+        merge_duplicates(list);
+    }
+    by_port
+}
+
+/// Sorts endpoints (gathered in slice order) by endpoint string and keeps one per `ip:port`:
+/// a later duplicate replaces an earlier one unless it is terminating.
+fn merge_duplicates(list: &mut Vec<ProxyEndpoint>) {
+    // Stable: duplicates stay in the order they were gathered.
+    list.sort_by_cached_key(|e| EndpointKey::new(e.ip, e.port));
+    let mut out: Vec<ProxyEndpoint> = Vec::with_capacity(list.len());
+    for e in list.drain(..) {
+        match out.last_mut() {
+            Some(last) if last.ip == e.ip && last.port == e.port => {
+                if !e.terminating {
+                    *last = e;
+                }
+            }
+            _ => out.push(e),
+        }
+    }
+    *list = out;
+}
+
+/// The endpoint string (`ip:port`, `[ip6]:port`) as a fixed-size, zero-padded byte array:
+/// it orders exactly as the string does, without allocating one string per endpoint.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct EndpointKey([u8; 48]);
+
+impl EndpointKey {
+    fn new(ip: IpAddr, port: u16) -> EndpointKey {
+        struct Buf {
+            bytes: [u8; 48],
+            len: usize,
+        }
+        impl fmt::Write for Buf {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                let end = self.len + s.len();
+                let dst = self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?;
+                dst.copy_from_slice(s.as_bytes());
+                self.len = end;
+                Ok(())
+            }
+        }
+        let mut buf = Buf { bytes: [0; 48], len: 0 };
+        // The longest form, `[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535`, has 47 bytes.
+        let _ = match ip {
+            IpAddr::V4(a) => fmt::Write::write_fmt(&mut buf, format_args!("{a}:{port}")),
+            IpAddr::V6(a) => fmt::Write::write_fmt(&mut buf, format_args!("[{a}]:{port}")),
+        };
+        EndpointKey(buf.bytes)
+    }
 }

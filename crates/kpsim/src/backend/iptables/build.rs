@@ -16,7 +16,7 @@ use super::rule::{
 };
 use super::ruleset::{Ruleset, TableName};
 use crate::naming;
-use crate::net::{Cidr, IpFamily};
+use crate::net::{Cidr, IpFamily, write_host_port};
 use crate::proxy::{ProxyPlan, ServicePortPlan};
 use crate::settings::LocalTrafficDetector;
 
@@ -78,7 +78,11 @@ pub fn apply_restore(node: &mut Ruleset, restore: Ruleset) {
         let target = node.table_mut(table.name);
         let deleted = table.deleted.clone();
         for chain in table.into_chains() {
-            let c = target.chain_mut(&chain.name);
+            // A chain the node does not have yet moves in whole.
+            let Some(c) = target.chain_if_present(&chain.name) else {
+                target.add_chain(chain);
+                continue;
+            };
             if chain.declared {
                 c.declared = true;
                 c.rules.clear();
@@ -143,6 +147,26 @@ fn port_match(proto: &str, dst: Option<IpAddr>, port: u16) -> Vec<Match> {
 fn with(mut head: Vec<Match>, tail: Vec<Match>) -> Vec<Match> {
     head.extend(tail);
     head
+}
+
+/// `-m comment --comment TEXT` followed by [`port_match`], in one allocation with room for
+/// `extra` more matches.
+fn commented_port_match(
+    text: impl Into<String>,
+    proto: &str,
+    dst: Option<IpAddr>,
+    port: u16,
+    extra: usize,
+) -> Vec<Match> {
+    let mut m = Vec::with_capacity(5 + extra);
+    m.push(comment(text));
+    m.push(Match::PortModule { module: proto.to_owned() });
+    m.push(Match::Protocol { negated: false, protocol: proto.to_owned() });
+    if let Some(ip) = dst {
+        m.push(Match::Destination { negated: false, address: Address::host(ip) });
+    }
+    m.push(Match::DestinationPort { negated: false, ports: PortRange::single(port) });
+    m
 }
 
 /// The restore input of one full sync, in canonical order.
@@ -292,10 +316,8 @@ fn service_port_rules(rs: &mut Ruleset, plan: &ProxyPlan, sp: &ServicePortPlan, 
     let cat = &sp.categorized;
     let has_endpoints = cat.has_any_endpoints;
 
-    let svc_chain = naming::svc_chain(&sp.name);
-    let svl_chain = naming::svl_chain(&sp.name);
-    let ext_chain = naming::ext_chain(&sp.name);
-    let fw_chain = naming::fw_chain(&sp.name);
+    let naming::ServicePortChains { svc: svc_chain, svl: svl_chain, ext: ext_chain, fw: fw_chain } =
+        naming::ServicePortChains::new(&sp.name);
 
     let uses_cluster_chain = !cat.cluster.is_empty() && sp.uses_cluster_endpoints();
     let uses_local_chain = !cat.local.is_empty() && sp.uses_local_endpoints();
@@ -321,20 +343,18 @@ fn service_port_rules(rs: &mut Ruleset, plan: &ProxyPlan, sp: &ServicePortPlan, 
     };
 
     // Capture the ClusterIP.
-    let cluster_match = port_match(proto, Some(sp.cluster_ip), sp.port);
+    let cluster_ip_comment = format!("{name} cluster IP");
+    let cluster_match = |text: String, extra| {
+        commented_port_match(text, proto, Some(sp.cluster_ip), sp.port, extra)
+    };
     if has_internal {
         rs.table_mut(TableName::Nat).append(
             "KUBE-SERVICES",
-            Rule::new(
-                with(vec![comment(format!("{name} cluster IP"))], cluster_match.clone()),
-                jump(internal_chain),
-            ),
+            Rule::new(cluster_match(cluster_ip_comment.clone(), 0), jump(internal_chain)),
         );
     } else if let Some((c, t)) = &internal_filter {
-        rs.table_mut(TableName::Filter).append(
-            "KUBE-SERVICES",
-            Rule::new(with(vec![comment(c.clone())], cluster_match.clone()), Some(t.clone())),
-        );
+        rs.table_mut(TableName::Filter)
+            .append("KUBE-SERVICES", Rule::new(cluster_match(c.clone(), 0), Some(t.clone())));
     }
 
     // External IPs.
@@ -414,7 +434,7 @@ fn service_port_rules(rs: &mut Ruleset, plan: &ProxyPlan, sp: &ServicePortPlan, 
             nat.append(
                 "KUBE-NODEPORTS",
                 Rule::new(
-                    with(vec![comment(name.clone())], port_match(proto, None, np)),
+                    commented_port_match(name.as_str(), proto, None, np, 0),
                     jump(&ext_chain),
                 ),
             );
@@ -443,10 +463,7 @@ fn service_port_rules(rs: &mut Ruleset, plan: &ProxyPlan, sp: &ServicePortPlan, 
         rs.table_mut(TableName::Filter).append(
             "KUBE-NODEPORTS",
             Rule::new(
-                with(
-                    vec![comment(format!("{name} health check node port"))],
-                    port_match("tcp", None, hc),
-                ),
+                commented_port_match(format!("{name} health check node port"), "tcp", None, hc, 0),
                 Some(Target::Accept),
             ),
         );
@@ -455,14 +472,13 @@ fn service_port_rules(rs: &mut Ruleset, plan: &ProxyPlan, sp: &ServicePortPlan, 
     let nat = rs.table_mut(TableName::Nat);
     // Internal traffic masquerading.
     if has_internal {
-        let head = with(vec![comment(format!("{name} cluster IP"))], cluster_match);
         if s.masquerade_all {
+            let head = cluster_match(cluster_ip_comment, 0);
             nat.append(internal_chain, Rule::new(head, jump("KUBE-MARK-MASQ")));
         } else if let Some((_, if_not_local)) = detector(&s.local_traffic_detector) {
-            nat.append(
-                internal_chain,
-                Rule::new(with(head, vec![if_not_local]), jump("KUBE-MARK-MASQ")),
-            );
+            let mut head = cluster_match(cluster_ip_comment, 1);
+            head.push(if_not_local);
+            nat.append(internal_chain, Rule::new(head, jump("KUBE-MARK-MASQ")));
         }
     }
 
@@ -564,19 +580,15 @@ fn service_port_rules(rs: &mut Ruleset, plan: &ProxyPlan, sp: &ServicePortPlan, 
         );
     }
 
-    // Endpoint chain names, hashed once per reachable endpoint.
-    let seps: Vec<Option<String>> = {
-        let mut v = vec![None; sp.endpoints.len()];
-        for &i in &cat.reachable {
-            v[i] = Some(naming::sep_chain(&sp.name, &sp.endpoints[i].endpoint_string()));
+    // Endpoint chain names, hashed once per endpoint that gets rules.
+    let mut seps: Vec<Option<String>> = vec![None; sp.endpoints.len()];
+    for &i in cat.reachable.iter().chain(&cat.cluster).chain(&cat.local) {
+        if seps[i].is_none() {
+            seps[i] =
+                Some(naming::sep_chain_of(&sp.name, sp.endpoints[i].ip, sp.endpoints[i].port));
         }
-        v
-    };
-    let sep_of = |i: usize| -> String {
-        seps[i]
-            .clone()
-            .unwrap_or_else(|| naming::sep_chain(&sp.name, &sp.endpoints[i].endpoint_string()))
-    };
+    }
+    let sep_of = |i: usize| -> &str { seps[i].as_deref().unwrap_or_default() };
 
     // Endpoint dispatch chains.
     if uses_cluster_chain {
@@ -592,11 +604,19 @@ fn service_port_rules(rs: &mut Ruleset, plan: &ProxyPlan, sp: &ServicePortPlan, 
     for &i in &cat.reachable {
         let ep = &sp.endpoints[i];
         let sep = sep_of(i);
-        let head = if large { vec![] } else { vec![comment(name.clone())] };
-        let mut m = head.clone();
+        let head = |capacity: usize| {
+            let mut m = Vec::with_capacity(capacity + usize::from(!large));
+            if !large {
+                m.push(comment(name.as_str()));
+            }
+            m
+        };
+        let mut masq = head(1);
+        masq.push(Match::Source { negated: false, address: Address::host(ep.ip) });
+        let mut m = head(3);
         if sp.session_affinity_timeout.is_some() {
             m.push(Match::Recent(Recent {
-                name: Some(sep.clone()),
+                name: Some(sep.to_owned()),
                 action: RecentAction::Set,
                 negated: false,
                 seconds: None,
@@ -609,34 +629,43 @@ fn service_port_rules(rs: &mut Ruleset, plan: &ProxyPlan, sp: &ServicePortPlan, 
         }
         m.push(Match::PortModule { module: proto.to_owned() });
         m.push(Match::Protocol { negated: false, protocol: proto.to_owned() });
-        let chain = nat.declare(&sep);
-        chain.rules.push(Rule::new(
-            with(head, vec![Match::Source { negated: false, address: Address::host(ep.ip) }]),
-            jump("KUBE-MARK-MASQ"),
-        ));
+        let chain = nat.declare(sep);
+        chain.rules.reserve_exact(2);
+        chain.rules.push(Rule::new(masq, jump("KUBE-MARK-MASQ")));
         chain.rules.push(Rule::new(m, Some(Target::Dnat { ip: ep.ip, port: Some(ep.port) })));
     }
 }
 
 /// `writeServiceToEndpointRules`: affinity checks first, then one probability rule per
 /// endpoint (the last one unconditional).
-fn endpoint_dispatch(
+fn endpoint_dispatch<'s>(
     chain: &mut super::ruleset::Chain,
     sp: &ServicePortPlan,
     endpoints: &[usize],
-    sep_of: &dyn Fn(usize) -> String,
+    sep_of: &dyn Fn(usize) -> &'s str,
     large: bool,
 ) {
     let name = sp.name_string();
-    let head = |e: &str| {
-        if large { vec![] } else { vec![comment(format!("{name} -> {e}"))] }
+    // `ns/name:port -> ip:port`, in a vector with room for the affinity or statistic match.
+    let head = |i: usize| {
+        let mut m = Vec::with_capacity(2);
+        if !large {
+            let e = &sp.endpoints[i];
+            let mut text = String::with_capacity(name.len() + 4 + 48);
+            text.push_str(&name);
+            text.push_str(" -> ");
+            let _ = write_host_port(&mut text, e.ip, e.port);
+            m.push(Match::Comment { text });
+        }
+        m
     };
+    chain.rules.reserve(endpoints.len() * (1 + usize::from(sp.session_affinity_timeout.is_some())));
     if let Some(timeout) = sp.session_affinity_timeout {
         for &i in endpoints {
             let sep = sep_of(i);
-            let mut m = head(&sp.endpoints[i].endpoint_string());
+            let mut m = head(i);
             m.push(Match::Recent(Recent {
-                name: Some(sep.clone()),
+                name: Some(sep.to_owned()),
                 action: RecentAction::Rcheck,
                 negated: false,
                 seconds: Some(timeout),
@@ -646,20 +675,20 @@ fn endpoint_dispatch(
                 mask: None,
                 rsource: None,
             }));
-            chain.rules.push(Rule::new(m, jump(&sep)));
+            chain.rules.push(Rule::new(m, jump(sep)));
         }
     }
     let n = endpoints.len();
     for (k, &i) in endpoints.iter().enumerate() {
         let sep = sep_of(i);
-        let mut m = head(&sp.endpoints[i].endpoint_string());
+        let mut m = head(i);
         if k + 1 < n {
             m.push(Match::Statistic(Statistic::Random {
                 negated: false,
                 probability: probability(n - k),
             }));
         }
-        chain.rules.push(Rule::new(m, jump(&sep)));
+        chain.rules.push(Rule::new(m, jump(sep)));
     }
 }
 

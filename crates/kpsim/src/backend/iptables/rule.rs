@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::net::{Cidr, join_host_port};
+use crate::net::{Cidr, write_decimal, write_host_port, write_ip};
 
 /// An address match (`-s`, `-d`): a network, and whether the prefix length was written
 /// (`-d 172.30.0.41` vs `-d 127.0.0.0/8`): kube-proxy writes service IPs without one.
@@ -45,9 +45,17 @@ impl Address {
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.single() {
-            Some(ip) if !self.prefix_written => write!(f, "{ip}"),
-            _ => write!(f, "{}", self.cidr),
+        write_address(f, self)
+    }
+}
+
+fn write_address<W: fmt::Write + ?Sized>(w: &mut W, a: &Address) -> fmt::Result {
+    write_ip(w, a.cidr.network())?;
+    match a.single() {
+        Some(_) if !a.prefix_written => Ok(()),
+        _ => {
+            w.write_char('/')?;
+            write_decimal(w, u32::from(a.cidr.prefix_len()))
         }
     }
 }
@@ -71,12 +79,17 @@ impl PortRange {
 
 impl fmt::Display for PortRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.first == self.last {
-            write!(f, "{}", self.first)
-        } else {
-            write!(f, "{}:{}", self.first, self.last)
-        }
+        write_ports(f, self)
     }
+}
+
+fn write_ports<W: fmt::Write + ?Sized>(w: &mut W, p: &PortRange) -> fmt::Result {
+    write_decimal(w, u32::from(p.first))?;
+    if p.first != p.last {
+        w.write_char(':')?;
+        write_decimal(w, u32::from(p.last))?;
+    }
+    Ok(())
 }
 
 /// A conntrack state (`--ctstate`).
@@ -378,12 +391,23 @@ pub struct RuleLine<'a> {
 
 impl fmt::Display for RuleLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "-A {}", self.chain)?;
+        self.write_to(f)
+    }
+}
+
+impl RuleLine<'_> {
+    /// Writes the line (without a newline) to any writer: `Display` and the whole-ruleset
+    /// rendering, which appends every line to one `String`, share this.
+    pub(crate) fn write_to<W: fmt::Write + ?Sized>(&self, w: &mut W) -> fmt::Result {
+        w.write_str("-A ")?;
+        w.write_str(self.chain)?;
         for m in &self.rule.matches {
-            write!(f, " {m}")?;
+            w.write_char(' ')?;
+            write_match(w, m)?;
         }
         if let Some(t) = &self.rule.target {
-            write!(f, " {t}")?;
+            w.write_char(' ')?;
+            write_target(w, t)?;
         }
         Ok(())
     }
@@ -395,23 +419,26 @@ pub struct Word<'a>(pub &'a str);
 
 impl fmt::Display for Word<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.0;
-        let needs_quotes =
-            s.is_empty() || s.chars().any(|c| c.is_whitespace() || c == '"' || c == '\'');
-        if !needs_quotes {
-            return f.write_str(s);
-        }
-        f.write_str("\"")?;
-        let mut rest = s;
-        while let Some(i) = rest.find(['"', '\\']) {
-            f.write_str(&rest[..i])?;
-            f.write_str("\\")?;
-            f.write_str(&rest[i..i + 1])?;
-            rest = &rest[i + 1..];
-        }
-        f.write_str(rest)?;
-        f.write_str("\"")
+        write_word(f, self.0)
     }
+}
+
+fn write_word<W: fmt::Write + ?Sized>(w: &mut W, s: &str) -> fmt::Result {
+    let needs_quotes =
+        s.is_empty() || s.chars().any(|c| c.is_whitespace() || c == '"' || c == '\'');
+    if !needs_quotes {
+        return w.write_str(s);
+    }
+    w.write_str("\"")?;
+    let mut rest = s;
+    while let Some(i) = rest.find(['"', '\\']) {
+        w.write_str(&rest[..i])?;
+        w.write_str("\\")?;
+        w.write_str(&rest[i..i + 1])?;
+        rest = &rest[i + 1..];
+    }
+    w.write_str(rest)?;
+    w.write_str("\"")
 }
 
 impl fmt::Debug for Word<'_> {
@@ -424,134 +451,233 @@ fn bang(negated: bool) -> &'static str {
     if negated { "! " } else { "" }
 }
 
-fn words(f: &mut fmt::Formatter<'_>, args: &[String]) -> fmt::Result {
+fn words<W: fmt::Write + ?Sized>(w: &mut W, args: &[String]) -> fmt::Result {
     for a in args {
-        write!(f, " {}", Word(a))?;
+        w.write_char(' ')?;
+        write_word(w, a)?;
+    }
+    Ok(())
+}
+
+/// `a,b,c`.
+fn joined<'a, W: fmt::Write + ?Sized>(
+    w: &mut W,
+    items: impl IntoIterator<Item = &'a str>,
+) -> fmt::Result {
+    for (i, s) in items.into_iter().enumerate() {
+        if i > 0 {
+            w.write_char(',')?;
+        }
+        w.write_str(s)?;
     }
     Ok(())
 }
 
 impl fmt::Display for Match {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Match::Protocol { negated, protocol } => write!(f, "{}-p {protocol}", bang(*negated)),
-            Match::Source { negated, address } => write!(f, "{}-s {address}", bang(*negated)),
-            Match::Destination { negated, address } => {
-                write!(f, "{}-d {address}", bang(*negated))
+        write_match(f, self)
+    }
+}
+
+fn write_match<W: fmt::Write + ?Sized>(f: &mut W, m: &Match) -> fmt::Result {
+    match m {
+        Match::Protocol { negated, protocol } => {
+            f.write_str(bang(*negated))?;
+            f.write_str("-p ")?;
+            f.write_str(protocol)
+        }
+        Match::Source { negated, address } => {
+            f.write_str(bang(*negated))?;
+            f.write_str("-s ")?;
+            write_address(f, address)
+        }
+        Match::Destination { negated, address } => {
+            f.write_str(bang(*negated))?;
+            f.write_str("-d ")?;
+            write_address(f, address)
+        }
+        Match::InInterface { negated, name } => {
+            f.write_str(bang(*negated))?;
+            f.write_str("-i ")?;
+            f.write_str(name)
+        }
+        Match::OutInterface { negated, name } => {
+            f.write_str(bang(*negated))?;
+            f.write_str("-o ")?;
+            f.write_str(name)
+        }
+        Match::PortModule { module } => {
+            f.write_str("-m ")?;
+            f.write_str(module)
+        }
+        Match::DestinationPort { negated, ports } => {
+            f.write_str(bang(*negated))?;
+            f.write_str("--dport ")?;
+            write_ports(f, ports)
+        }
+        Match::SourcePort { negated, ports } => {
+            f.write_str(bang(*negated))?;
+            f.write_str("--sport ")?;
+            write_ports(f, ports)
+        }
+        Match::Comment { text } => {
+            f.write_str("-m comment --comment ")?;
+            write_word(f, text)
+        }
+        Match::AddrType { source, destination } => {
+            f.write_str("-m addrtype")?;
+            if let Some(s) = source {
+                f.write_char(' ')?;
+                f.write_str(bang(s.negated))?;
+                f.write_str("--src-type ")?;
+                joined(f, s.types.iter().map(String::as_str))?;
             }
-            Match::InInterface { negated, name } => write!(f, "{}-i {name}", bang(*negated)),
-            Match::OutInterface { negated, name } => write!(f, "{}-o {name}", bang(*negated)),
-            Match::PortModule { module } => write!(f, "-m {module}"),
-            Match::DestinationPort { negated, ports } => {
-                write!(f, "{}--dport {ports}", bang(*negated))
+            if let Some(d) = destination {
+                f.write_char(' ')?;
+                f.write_str(bang(d.negated))?;
+                f.write_str("--dst-type ")?;
+                joined(f, d.types.iter().map(String::as_str))?;
             }
-            Match::SourcePort { negated, ports } => write!(f, "{}--sport {ports}", bang(*negated)),
-            Match::Comment { text } => write!(f, "-m comment --comment {}", Word(text)),
-            Match::AddrType { source, destination } => {
-                f.write_str("-m addrtype")?;
-                if let Some(s) = source {
-                    write!(f, " {}--src-type {}", bang(s.negated), s.types.join(","))?;
-                }
-                if let Some(d) = destination {
-                    write!(f, " {}--dst-type {}", bang(d.negated), d.types.join(","))?;
-                }
-                Ok(())
+            Ok(())
+        }
+        Match::Conntrack { negated, states } => {
+            f.write_str("-m conntrack ")?;
+            f.write_str(bang(*negated))?;
+            f.write_str("--ctstate ")?;
+            joined(f, states.iter().map(|s| s.as_str()))
+        }
+        Match::Mark { negated, mark } => {
+            f.write_str("-m mark ")?;
+            f.write_str(bang(*negated))?;
+            f.write_str("--mark ")?;
+            f.write_str(mark)
+        }
+        Match::Recent(r) => {
+            f.write_str("-m recent")?;
+            if let Some(n) = &r.name {
+                f.write_str(" --name ")?;
+                write_word(f, n)?;
             }
-            Match::Conntrack { negated, states } => {
-                let s: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
-                write!(f, "-m conntrack {}--ctstate {}", bang(*negated), s.join(","))
+            f.write_char(' ')?;
+            f.write_str(bang(r.negated))?;
+            f.write_str(r.action.option())?;
+            if let Some(s) = r.seconds {
+                f.write_str(" --seconds ")?;
+                write_decimal(f, s)?;
             }
-            Match::Mark { negated, mark } => write!(f, "-m mark {}--mark {mark}", bang(*negated)),
-            Match::Recent(r) => {
-                f.write_str("-m recent")?;
-                if let Some(n) = &r.name {
-                    write!(f, " --name {}", Word(n))?;
-                }
-                write!(f, " {}{}", bang(r.negated), r.action.option())?;
-                if let Some(s) = r.seconds {
-                    write!(f, " --seconds {s}")?;
-                }
-                if let Some(h) = r.hitcount {
-                    write!(f, " --hitcount {h}")?;
-                }
-                if r.rttl {
-                    f.write_str(" --rttl")?;
-                }
-                if r.reap {
-                    f.write_str(" --reap")?;
-                }
-                if let Some(m) = &r.mask {
-                    write!(f, " --mask {m}")?;
-                }
-                match r.rsource {
-                    Some(true) => f.write_str(" --rsource")?,
-                    Some(false) => f.write_str(" --rdest")?,
-                    None => {}
-                }
-                Ok(())
+            if let Some(h) = r.hitcount {
+                f.write_str(" --hitcount ")?;
+                write_decimal(f, h)?;
             }
-            Match::Statistic(Statistic::Random { negated, probability }) => {
-                write!(
-                    f,
-                    "-m statistic --mode random {}--probability {probability}",
-                    bang(*negated)
-                )
+            if r.rttl {
+                f.write_str(" --rttl")?;
             }
-            Match::Statistic(Statistic::Nth { negated, every, packet }) => {
-                write!(f, "-m statistic --mode nth {}--every {every}", bang(*negated))?;
-                if *packet != 0 {
-                    write!(f, " --packet {packet}")?;
-                }
-                Ok(())
+            if r.reap {
+                f.write_str(" --reap")?;
             }
-            Match::Nfacct { name } => write!(f, "-m nfacct --nfacct-name {}", Word(name)),
-            Match::Module { name, args } => {
-                write!(f, "-m {name}")?;
-                words(f, args)
+            if let Some(m) = &r.mask {
+                f.write_str(" --mask ")?;
+                f.write_str(m)?;
             }
-            Match::Option { negated, name, values } => {
-                write!(f, "{}--{name}", bang(*negated))?;
-                words(f, values)
+            match r.rsource {
+                Some(true) => f.write_str(" --rsource")?,
+                Some(false) => f.write_str(" --rdest")?,
+                None => {}
             }
+            Ok(())
+        }
+        Match::Statistic(Statistic::Random { negated, probability }) => {
+            f.write_str("-m statistic --mode random ")?;
+            f.write_str(bang(*negated))?;
+            f.write_str("--probability ")?;
+            f.write_str(probability)
+        }
+        Match::Statistic(Statistic::Nth { negated, every, packet }) => {
+            f.write_str("-m statistic --mode nth ")?;
+            f.write_str(bang(*negated))?;
+            f.write_str("--every ")?;
+            write_decimal(f, *every)?;
+            if *packet != 0 {
+                f.write_str(" --packet ")?;
+                write_decimal(f, *packet)?;
+            }
+            Ok(())
+        }
+        Match::Nfacct { name } => {
+            f.write_str("-m nfacct --nfacct-name ")?;
+            write_word(f, name)
+        }
+        Match::Module { name, args } => {
+            f.write_str("-m ")?;
+            f.write_str(name)?;
+            words(f, args)
+        }
+        Match::Option { negated, name, values } => {
+            f.write_str(bang(*negated))?;
+            f.write_str("--")?;
+            f.write_str(name)?;
+            words(f, values)
         }
     }
 }
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Target::Accept => f.write_str("-j ACCEPT"),
-            Target::Drop => f.write_str("-j DROP"),
-            Target::Return => f.write_str("-j RETURN"),
-            Target::Reject { with: None } => f.write_str("-j REJECT"),
-            Target::Reject { with: Some(w) } => write!(f, "-j REJECT --reject-with {w}"),
-            Target::Jump { chain } => write!(f, "-j {chain}"),
-            Target::Goto { chain } => write!(f, "-g {chain}"),
-            Target::Dnat { ip, port } => match port {
-                Some(p) => write!(f, "-j DNAT --to-destination {}", join_host_port(*ip, *p)),
-                None => write!(f, "-j DNAT --to-destination {ip}"),
-            },
-            Target::Masquerade { random_fully, to_ports } => {
-                f.write_str("-j MASQUERADE")?;
-                if let Some(p) = to_ports {
-                    write!(f, " --to-ports {p}")?;
-                }
-                if *random_fully {
-                    f.write_str(" --random-fully")?;
-                }
-                Ok(())
+        write_target(f, self)
+    }
+}
+
+fn write_target<W: fmt::Write + ?Sized>(f: &mut W, t: &Target) -> fmt::Result {
+    match t {
+        Target::Accept => f.write_str("-j ACCEPT"),
+        Target::Drop => f.write_str("-j DROP"),
+        Target::Return => f.write_str("-j RETURN"),
+        Target::Reject { with: None } => f.write_str("-j REJECT"),
+        Target::Reject { with: Some(w) } => {
+            f.write_str("-j REJECT --reject-with ")?;
+            f.write_str(w)
+        }
+        Target::Jump { chain } => {
+            f.write_str("-j ")?;
+            f.write_str(chain)
+        }
+        Target::Goto { chain } => {
+            f.write_str("-g ")?;
+            f.write_str(chain)
+        }
+        Target::Dnat { ip, port } => {
+            f.write_str("-j DNAT --to-destination ")?;
+            match port {
+                Some(p) => write_host_port(f, *ip, *p),
+                None => write_ip(f, *ip),
             }
-            Target::Mark(op) => match op {
-                MarkOp::Or(v) => write!(f, "-j MARK --or-mark {v}"),
-                MarkOp::Xor(v) => write!(f, "-j MARK --xor-mark {v}"),
-                MarkOp::And(v) => write!(f, "-j MARK --and-mark {v}"),
-                MarkOp::Set(v) => write!(f, "-j MARK --set-mark {v}"),
-                MarkOp::SetX(v) => write!(f, "-j MARK --set-xmark {v}"),
-            },
-            Target::Other { name, args } => {
-                write!(f, "-j {name}")?;
-                words(f, args)
+        }
+        Target::Masquerade { random_fully, to_ports } => {
+            f.write_str("-j MASQUERADE")?;
+            if let Some(p) = to_ports {
+                f.write_str(" --to-ports ")?;
+                f.write_str(p)?;
             }
+            if *random_fully {
+                f.write_str(" --random-fully")?;
+            }
+            Ok(())
+        }
+        Target::Mark(op) => {
+            let (option, v) = match op {
+                MarkOp::Or(v) => ("-j MARK --or-mark ", v),
+                MarkOp::Xor(v) => ("-j MARK --xor-mark ", v),
+                MarkOp::And(v) => ("-j MARK --and-mark ", v),
+                MarkOp::Set(v) => ("-j MARK --set-mark ", v),
+                MarkOp::SetX(v) => ("-j MARK --set-xmark ", v),
+            };
+            f.write_str(option)?;
+            f.write_str(v)
+        }
+        Target::Other { name, args } => {
+            f.write_str("-j ")?;
+            f.write_str(name)?;
+            words(f, args)
         }
     }
 }

@@ -9,10 +9,12 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::BuildHasherDefault;
 
 use serde::Serialize;
 
 use super::rule::{Rule, RuleOrigin};
+use crate::naming::NameHasher;
 use crate::net::IpFamily;
 
 /// An iptables table.
@@ -108,15 +110,17 @@ impl Chain {
 /// The canonical chain order of kube-proxy's tests: `KUBE-NODEPORTS`, `KUBE-SERVICES`, other
 /// `KUBE-*` by name, then every other chain by name.
 pub fn canonical_chain_order(a: &str, b: &str) -> Ordering {
-    fn group(name: &str) -> u8 {
-        match name {
-            "KUBE-NODEPORTS" => 0,
-            "KUBE-SERVICES" => 1,
-            n if n.starts_with("KUBE-") => 2,
-            _ => 3,
-        }
+    chain_group(a).cmp(&chain_group(b)).then_with(|| a.as_bytes().cmp(b.as_bytes()))
+}
+
+/// The group of a chain name in [`canonical_chain_order`].
+fn chain_group(name: &str) -> u8 {
+    match name {
+        "KUBE-NODEPORTS" => 0,
+        "KUBE-SERVICES" => 1,
+        n if n.starts_with("KUBE-") => 2,
+        _ => 3,
     }
-    group(a).cmp(&group(b)).then_with(|| a.as_bytes().cmp(b.as_bytes()))
 }
 
 /// One table. Chains are kept in the order they were created and found through an index;
@@ -125,8 +129,9 @@ pub fn canonical_chain_order(a: &str, b: &str) -> Ordering {
 pub struct Table {
     pub name: TableName,
     chains: Vec<Chain>,
-    /// Chain name → position in `chains` (lookups only; never iterated).
-    index: HashMap<String, usize>,
+    /// Chain name → position in `chains` (lookups only; never iterated, so the hasher's
+    /// order cannot reach output).
+    index: HashMap<String, usize, BuildHasherDefault<NameHasher>>,
     /// Chains the restore text deletes (`-X NAME`), in written order.
     pub deleted: Vec<String>,
 }
@@ -155,14 +160,18 @@ impl Serialize for Table {
 
 impl Table {
     pub fn new(name: TableName) -> Table {
-        Table { name, chains: Vec::new(), index: HashMap::new(), deleted: Vec::new() }
+        Table { name, chains: Vec::new(), index: HashMap::default(), deleted: Vec::new() }
     }
 
     /// The chains in canonical order (see [`canonical_chain_order`]).
     pub fn chains(&self) -> Vec<&Chain> {
-        let mut out: Vec<&Chain> = self.chains.iter().collect();
-        out.sort_unstable_by(|a, b| canonical_chain_order(&a.name, &b.name));
-        out
+        // The group of each name is computed once, not once per comparison.
+        let mut keyed: Vec<(u8, &Chain)> =
+            self.chains.iter().map(|c| (chain_group(&c.name), c)).collect();
+        keyed.sort_unstable_by(|(ga, a), (gb, b)| {
+            ga.cmp(gb).then_with(|| a.name.as_bytes().cmp(b.name.as_bytes()))
+        });
+        keyed.into_iter().map(|(_, c)| c).collect()
     }
 
     /// Number of chains.
@@ -172,6 +181,19 @@ impl Table {
 
     pub fn chain(&self, name: &str) -> Option<&Chain> {
         self.index.get(name).map(|&i| &self.chains[i])
+    }
+
+    /// The chain named `name`, for changing it, when the table has it.
+    pub(crate) fn chain_if_present(&mut self, name: &str) -> Option<&mut Chain> {
+        let i = *self.index.get(name)?;
+        Some(&mut self.chains[i])
+    }
+
+    /// Adds a chain the table does not have yet (by value: its rules are not copied).
+    pub(crate) fn add_chain(&mut self, chain: Chain) {
+        debug_assert!(!self.index.contains_key(&chain.name));
+        self.index.insert(chain.name.clone(), self.chains.len());
+        self.chains.push(chain);
     }
 
     /// The chain named `name`, created (undeclared) when missing.
@@ -275,24 +297,44 @@ impl Ruleset {
 /// The restore text: for every table, `*table`, the declared
 /// chains, the rules from the restore input (not the ones inserted with `iptables -I`),
 /// `-X` lines, `COMMIT`.
+///
+/// Written into one `String` sized up front and handed to the formatter once: a large
+/// cluster's ruleset has hundreds of thousands of lines.
 impl fmt::Display for Ruleset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::with_capacity(self.rule_count() * 96 + 256);
+        self.write_restore(&mut out)?;
+        f.write_str(&out)
+    }
+}
+
+impl Ruleset {
+    fn write_restore(&self, out: &mut String) -> fmt::Result {
         for table in &self.tables {
-            writeln!(f, "*{}", table.name)?;
+            out.push('*');
+            out.push_str(table.name.as_str());
+            out.push('\n');
             let chains = table.chains();
             for chain in chains.iter().filter(|c| c.declared) {
                 let policy = chain.policy.map(Policy::as_str).unwrap_or("-");
-                writeln!(f, ":{} {policy} [0:0]", chain.name)?;
+                out.push(':');
+                out.push_str(&chain.name);
+                out.push(' ');
+                out.push_str(policy);
+                out.push_str(" [0:0]\n");
             }
             for chain in &chains {
                 for rule in chain.rules.iter().filter(|r| r.origin == RuleOrigin::Restore) {
-                    writeln!(f, "{}", rule.line(&chain.name))?;
+                    rule.line(&chain.name).write_to(out)?;
+                    out.push('\n');
                 }
             }
             for name in &table.deleted {
-                writeln!(f, "-X {name}")?;
+                out.push_str("-X ");
+                out.push_str(name);
+                out.push('\n');
             }
-            writeln!(f, "COMMIT")?;
+            out.push_str("COMMIT\n");
         }
         Ok(())
     }

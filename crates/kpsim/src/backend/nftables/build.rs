@@ -7,7 +7,8 @@
 //! `cluster-ips-check` drop of unallocated ClusterIPs, and the local-traffic detector's
 //! nftables spelling. Rendering is not done here.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::net::IpAddr;
 
 use super::ruleset::{
@@ -16,9 +17,9 @@ use super::ruleset::{
     SetFlag, Statement, Table, Value, Verdict, VmapSource,
 };
 use super::{Map, names};
-use crate::naming::{nft_endpoint_base, nft_service_base};
+use crate::naming::{NameHasher, nft_endpoint_base, nft_service_base};
 use crate::net::{Cidr, IpFamily};
-use crate::proxy::{ProxyEndpoint, ProxyPlan, ServicePortPlan};
+use crate::proxy::{ProxyPlan, ServicePortPlan};
 use crate::settings::{LocalTrafficDetector, ProxySettings};
 
 /// Builds the `ip kube-proxy` (IPv4) or `ip6 kube-proxy` (IPv6) table for the plan's node.
@@ -97,12 +98,15 @@ struct Builder<'a> {
     family: IpFamily,
     table: Table,
     detector: Option<(Match, Match)>,
-    /// Chain name → index in `table.chains` (a table holds one chain per endpoint).
-    chains: BTreeMap<String, usize>,
-    /// Set or map name → (is a map, index), and the keys each already holds.
-    collections: BTreeMap<String, (bool, usize)>,
-    keys: BTreeSet<(String, Vec<Value>)>,
+    /// Chain name → index in `table.chains` (a table holds one chain per endpoint). Lookups
+    /// only: never iterated.
+    chains: HashMap<String, usize, FastHash>,
+    /// Set or map name → (is a map, index), and the keys each already holds (lookups only).
+    collections: HashMap<String, (bool, usize), FastHash>,
+    keys: HashSet<(bool, usize, Vec<Value>), FastHash>,
 }
+
+type FastHash = BuildHasherDefault<NameHasher>;
 
 fn rule(statements: Vec<Statement>) -> Rule {
     Rule::new(statements)
@@ -129,9 +133,9 @@ impl<'a> Builder<'a> {
             family: settings.family,
             table,
             detector: detector(settings),
-            chains: BTreeMap::new(),
-            collections: BTreeMap::new(),
-            keys: BTreeSet::new(),
+            chains: HashMap::default(),
+            collections: HashMap::default(),
+            keys: HashSet::default(),
         }
     }
 
@@ -184,7 +188,7 @@ impl<'a> Builder<'a> {
     /// share its ClusterIP; the kernel keeps one element per key).
     fn add_element(&mut self, set: &str, element: Element) {
         let Some(&(is_map, index)) = self.collections.get(set) else { return };
-        if !self.keys.insert((set.to_owned(), element.key.clone())) {
+        if !self.keys.insert((is_map, index, element.key.clone())) {
             return;
         }
         if is_map {
@@ -382,7 +386,15 @@ impl<'a> Builder<'a> {
         let external_chain = format!("external-{base}");
         let firewall_chain = format!("firewall-{base}");
         let cat = &sp.categorized;
-        let endpoint_base = |ep: &ProxyEndpoint| nft_endpoint_base(&sp.name, ep.ip, ep.port);
+        // Endpoint chain/set bases, computed once per endpoint that gets rules.
+        let mut bases: Vec<Option<String>> = vec![None; sp.endpoints.len()];
+        for &i in cat.reachable.iter().chain(&cat.cluster).chain(&cat.local) {
+            if bases[i].is_none() {
+                let ep = &sp.endpoints[i];
+                bases[i] = Some(nft_endpoint_base(&sp.name, ep.ip, ep.port));
+            }
+        }
+        let endpoint_base = |i: usize| bases[i].as_deref().unwrap_or_default();
 
         let has_any = cat.has_any_endpoints;
         let uses_cluster = !cat.cluster.is_empty() && sp.uses_cluster_endpoints();
@@ -421,11 +433,8 @@ impl<'a> Builder<'a> {
         if uses_external {
             self.chain_mut(&external_chain);
         }
-        let mut endpoint_chains: Vec<String> = cat
-            .reachable
-            .iter()
-            .map(|&i| format!("endpoint-{}", endpoint_base(&sp.endpoints[i])))
-            .collect();
+        let mut endpoint_chains: Vec<String> =
+            cat.reachable.iter().map(|&i| format!("endpoint-{}", endpoint_base(i))).collect();
         endpoint_chains.sort();
         for chain in &endpoint_chains {
             self.chain_mut(chain);
@@ -576,10 +585,8 @@ impl<'a> Builder<'a> {
         // 4. Affinity sets.
         if let Some(timeout) = sp.session_affinity_timeout {
             for &i in &cat.reachable {
-                let mut set = Set::new(
-                    format!("affinity-{}", endpoint_base(&sp.endpoints[i])),
-                    vec![self.addr_type()],
-                );
+                let mut set =
+                    Set::new(format!("affinity-{}", endpoint_base(i)), vec![self.addr_type()]);
                 set.flags = vec![SetFlag::Dynamic, SetFlag::Timeout];
                 set.timeout_ms = Some(u64::from(timeout) * 1000);
                 self.push_set(set);
@@ -587,15 +594,15 @@ impl<'a> Builder<'a> {
         }
         // 5. Endpoint dispatch in the cluster and local chains.
         if uses_cluster {
-            self.dispatch(&cluster_chain, sp, &cat.cluster);
+            self.dispatch(&cluster_chain, sp, &cat.cluster, &endpoint_base);
         }
         if uses_local {
-            self.dispatch(&local_chain, sp, &cat.local);
+            self.dispatch(&local_chain, sp, &cat.local, &endpoint_base);
         }
         // 6. Endpoint chains.
         for &i in &cat.reachable {
             let ep = &sp.endpoints[i];
-            let ep_base = endpoint_base(ep);
+            let ep_base = endpoint_base(i);
             let chain = format!("endpoint-{ep_base}");
             let saddr = self.addr(AddrField::Saddr);
             self.add_rule(
@@ -628,11 +635,14 @@ impl<'a> Builder<'a> {
     }
 
     /// Affinity lookups, then `numgen random mod N vmap { … }` over `endpoints`.
-    fn dispatch(&mut self, chain: &str, sp: &ServicePortPlan, endpoints: &[usize]) {
-        let bases: Vec<String> = endpoints
-            .iter()
-            .map(|&i| nft_endpoint_base(&sp.name, sp.endpoints[i].ip, sp.endpoints[i].port))
-            .collect();
+    fn dispatch<'b>(
+        &mut self,
+        chain: &str,
+        sp: &ServicePortPlan,
+        endpoints: &[usize],
+        endpoint_base: &dyn Fn(usize) -> &'b str,
+    ) {
+        let bases: Vec<&str> = endpoints.iter().map(|&i| endpoint_base(i)).collect();
         if sp.session_affinity_timeout.is_some() {
             for base in &bases {
                 let lookup = Match::eq(

@@ -69,8 +69,11 @@ impl fmt::Display for Operand {
 
 impl fmt::Display for ListView<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = String::new();
-        for table in &self.0.as_loaded().tables {
+        let loaded = self.0.as_loaded();
+        let rules: usize =
+            loaded.tables.iter().flat_map(|t| &t.chains).map(|c| c.rules.len() + 3).sum();
+        let mut out = String::with_capacity(rules * 80);
+        for table in &loaded.tables {
             write_table(&mut out, table);
         }
         f.write_str(&out)
@@ -188,7 +191,9 @@ fn write_map(out: &mut String, map: &Map) {
 }
 
 fn write_chain(out: &mut String, chain: &Chain) {
-    out.push_str(&format!("\tchain {} {{\n", chain.name));
+    out.push_str("\tchain ");
+    out.push_str(&chain.name);
+    out.push_str(" {\n");
     comment_line(out, &chain.comment);
     if let Some(base) = &chain.base {
         out.push_str(&format!(

@@ -14,13 +14,12 @@
 //! * a dynamic set that an `update` statement of the same transaction fills gets the default
 //!   `size 65535`.
 
-use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::ruleset::{
-    AnonSet, Element, Integer, MarkUpdate, Match, Operand, Rule, Ruleset, Selector, Separator,
-    Statement, Table, Value, VmapSource,
+    AnonSet, Chain, Element, Integer, MarkUpdate, Match, Operand, Rule, Ruleset, Selector,
+    Separator, Statement, Table, Value, VmapSource,
 };
 use crate::net::Cidr;
 
@@ -46,7 +45,24 @@ impl Rule {
 }
 
 fn table(t: &Table) -> Table {
-    let mut out = t.clone();
+    // Chains are copied with their rules already as loaded (not copied, then replaced).
+    let mut out = Table {
+        family: t.family,
+        name: t.name.clone(),
+        comment: t.comment.clone(),
+        sets: t.sets.clone(),
+        maps: t.maps.clone(),
+        chains: t
+            .chains
+            .iter()
+            .map(|c| Chain {
+                name: c.name.clone(),
+                base: c.base,
+                comment: c.comment.clone(),
+                rules: c.rules.iter().map(Rule::as_loaded).collect(),
+            })
+            .collect(),
+    };
     let updated: BTreeSet<&str> = t
         .chains
         .iter()
@@ -65,11 +81,6 @@ fn table(t: &Table) -> Table {
     }
     for map in &mut out.maps {
         sort_elements(&mut map.elements);
-    }
-    for chain in &mut out.chains {
-        for rule in &mut chain.rules {
-            *rule = rule.as_loaded();
-        }
     }
     out
 }
@@ -243,9 +254,10 @@ fn sort_key(key: &[Value]) -> Vec<u8> {
 }
 
 fn sort_elements(elements: &mut [Element]) {
-    elements.sort_by(|a, b| {
-        let (ka, kb) = (sort_key(&a.key), sort_key(&b.key));
-        ka.len().cmp(&kb.len()).then_with(|| ka.cmp(&kb)).then(Ordering::Equal)
+    // Stable, like nft's merge sort; each key is computed once, not once per comparison.
+    elements.sort_by_cached_key(|e| {
+        let key = sort_key(&e.key);
+        (key.len(), key)
     });
 }
 

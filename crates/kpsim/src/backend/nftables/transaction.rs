@@ -25,7 +25,19 @@ impl Ruleset {
 
 impl fmt::Display for Transaction<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = String::new();
+        // One line of about 100 bytes per object, rule and element: sized once up front.
+        let lines: usize = self
+            .0
+            .tables
+            .iter()
+            .map(|t| {
+                let rules: usize = t.chains.iter().map(|c| c.rules.len() + 1).sum();
+                let elements: usize = t.sets.iter().map(|s| s.elements.len() + 1).sum::<usize>()
+                    + t.maps.iter().map(|m| m.elements.len() + 1).sum::<usize>();
+                rules + elements + 1
+            })
+            .sum();
+        let mut out = String::with_capacity(lines * 100);
         for table in &self.0.tables {
             write_table(&mut out, table);
         }
