@@ -4,6 +4,7 @@
 //! cannot be answered, 2 bad usage.
 
 mod check;
+mod cluster_trace;
 mod endpoints;
 mod input;
 mod rules;

@@ -1,5 +1,7 @@
 //! `kpsim trace`: one packet through a node's rules (generated from manifests, or read from
-//! an iptables-restore/-save file), printed as text or JSON.
+//! an iptables-restore/-save file), printed as text or JSON — the node-level form. The
+//! cluster form (a connection from a pod, node or outside client to a Service, name, pod or
+//! IP, hop by hop) lives in `cluster_trace`; [`is_cluster_trace`] tells the two apart.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -37,15 +39,21 @@ pub struct Args {
     /// nftables mode (the mode is recognised from the text when `--mode` is not given).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
-    /// Source address: a pod or outside client, or one of the node's own addresses (then the
-    /// packet is sent by the node itself).
-    #[arg(long, value_name = "IP")]
+    /// Source. Node-level form: an IP (a pod or outside client, or one of the node's own
+    /// addresses: then the node itself sends). Cluster form: a pod (`NAME`, `NS/NAME`,
+    /// `pod/NS/NAME`), a node (`node/NAME`), or an IP (the pod or node holding it, else a
+    /// client outside the cluster).
+    #[arg(long, value_name = "SOURCE")]
     pub from: String,
-    /// Destination `IP:PORT` (`[IPv6]:PORT`; just the IP for ICMP).
-    #[arg(long, value_name = "IP:PORT")]
+    /// Destination. Node-level form: `IP:PORT` (`[IPv6]:PORT`; just the IP for ICMP).
+    /// Cluster form: a Service (`NAME`, `svc/NS/NAME`), a DNS name
+    /// (`service.default.svc.cluster.local`), a pod (`pod/NS/NAME`), `node/NAME` or an IP,
+    /// each with an optional `:PORT` (default: the Service's first port).
+    #[arg(long, value_name = "TARGET[:PORT]")]
     pub to: String,
-    #[arg(long, value_enum, default_value = "tcp")]
-    pub proto: Proto,
+    /// Protocol (default tcp; in the cluster form, the Service port's protocol).
+    #[arg(long, value_enum)]
+    pub proto: Option<Proto>,
     /// Resolve random load balancing with this seed (default 0).
     #[arg(long, value_name = "N", conflicts_with = "all_branches")]
     pub seed: Option<u64>,
@@ -54,6 +62,8 @@ pub struct Args {
     pub all_branches: bool,
     #[arg(long, value_enum, default_value = "text")]
     pub output: Output,
+    #[command(flatten)]
+    pub cluster: crate::cluster_trace::ClusterArgs,
     /// Manifest files (YAML or JSON); `-` or none reads stdin (none read with `--rules`).
     pub files: Vec<PathBuf>,
 }
@@ -66,7 +76,7 @@ fn parse_ip(s: &str) -> Option<IpAddr> {
 fn packet(args: &Args) -> Result<Packet, CliError> {
     let src = parse_ip(&args.from)
         .ok_or_else(|| CliError(format!("--from `{}` is not an IP address", args.from)))?;
-    let protocol = match args.proto {
+    let protocol = match args.proto.unwrap_or(Proto::Tcp) {
         Proto::Tcp => PacketProtocol::Tcp,
         Proto::Udp => PacketProtocol::Udp,
         Proto::Sctp => PacketProtocol::Sctp,
@@ -91,7 +101,20 @@ fn packet(args: &Args) -> Result<Packet, CliError> {
     Ok(Packet::new(src, dst, protocol, port))
 }
 
+/// True when `--from`/`--to` ask for a connection across the cluster rather than one packet
+/// through one node's rules: a cluster-only switch is given (`--cluster`, `--no-kube-proxy`,
+/// `--no-kube-proxy-on`, `--not-ready`, `--no-routes-on`, `--frozen-from`, `--connections`),
+/// or `--from` is not an IP, or `--to` is not an IP with an optional port. Two IPs alone
+/// keep the node-level form.
+pub fn is_cluster_trace(args: &Args) -> bool {
+    let ip_target = |to: &str| split_host_port(to).is_some() || parse_ip(to).is_some();
+    args.cluster.any() || parse_ip(&args.from).is_none() || !ip_target(&args.to)
+}
+
 pub fn run(args: &Args) -> Result<Outcome, CliError> {
+    if is_cluster_trace(args) {
+        return crate::cluster_trace::run(args);
+    }
     let packet = packet(args)?;
     let family = IpFamily::of(packet.dst);
     let input = if args.rules.is_some() && args.files.is_empty() {
@@ -152,7 +175,7 @@ fn looks_like_nftables(text: &str) -> bool {
 
 /// The JSON contract: `verdict`, `destinations`, `masquerade`, `steps` (each with its path
 /// index) and `paths`.
-fn to_json(trace: &Trace) -> serde_json::Value {
+pub fn to_json(trace: &Trace) -> serde_json::Value {
     let mut steps = Vec::new();
     for (i, p) in trace.paths.iter().enumerate() {
         for s in &p.steps {
@@ -196,7 +219,7 @@ fn to_json(trace: &Trace) -> serde_json::Value {
     })
 }
 
-fn verdict_word(v: kpsim::sim::Verdict) -> String {
+pub fn verdict_word(v: kpsim::sim::Verdict) -> String {
     match v {
         kpsim::sim::Verdict::None => "none".to_owned(),
         v => v.as_upper().to_lowercase(),

@@ -34,8 +34,8 @@ pub use endpoint_slice::{
 pub use node::{CONTROL_PLANE_LABEL, HOSTNAME_LABEL, Node, Taint, ZONE_LABEL};
 pub use pod::{ContainerPort, Pod, PodOwner};
 pub use service::{
-    ClusterIp, IpMode, LoadBalancerIngress, Service, ServicePort, ServiceType, SessionAffinity,
-    TargetPort, TrafficPolicy,
+    ClusterIp, ClusterIpFields, IpMode, LoadBalancerIngress, Service, ServicePort, ServiceType,
+    SessionAffinity, TargetPort, TrafficPolicy,
 };
 
 /// Where a value came from.

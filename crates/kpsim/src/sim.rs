@@ -3,7 +3,11 @@
 //! `trace` holds the shared result types; `iptables` and `nftables` are the node-level
 //! tracers of each backend's ruleset, and [`trace_node`] dispatches between them.
 
+pub mod cluster;
+pub mod conntrack;
+pub mod dns;
 pub mod iptables;
+pub mod network;
 pub mod nftables;
 pub mod trace;
 

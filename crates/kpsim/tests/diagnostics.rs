@@ -201,3 +201,28 @@ fn every_problem_is_reported_at_once_in_input_order() {
     sorted.sort();
     assert_eq!(lines, sorted);
 }
+
+#[test]
+fn unparsable_source_range_is_an_error_through_the_api_server_and_a_skipped_entry_as_given() {
+    let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: lb\n  namespace: ns1\nspec:\n  type: LoadBalancer\n  clusterIP: 172.30.0.41\n  ports:\n  - {port: 80, nodePort: 30080}\n  loadBalancerSourceRanges:\n  - 203.0.113.0/25\n  - not-a-cidr\n";
+    let find = |admission| {
+        let a = kpsim::analyze(text, admission);
+        let found: Vec<Diagnostic> = a
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.kind == DiagnosticKind::InvalidAddress)
+            .collect();
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let svc = a.cluster.service("ns1", "lb").expect("the Service is kept");
+        assert_eq!(svc.load_balancer_source_ranges.len(), 1, "the good entry is kept");
+        found[0].clone()
+    };
+    let given = find(Admission::AsGiven);
+    assert_eq!(given.severity, Severity::Warning);
+    assert!(given.message.contains("kube-proxy skips this entry"), "{given:?}");
+    assert_eq!(at(&given), (13, 5));
+    assert_eq!(given.field_path, "spec.loadBalancerSourceRanges[1]");
+    let cluster = find(Admission::Cluster);
+    assert_eq!(cluster.severity, Severity::Error);
+    assert_eq!(at(&cluster), (13, 5));
+}

@@ -100,7 +100,7 @@ pub fn build(manifests: &Manifests, admission: Admission) -> (Cluster, Vec<Diagn
         match &o.resource {
             Resource::Pod(p) => pods.push(pod::read_pod(&mut d, p)),
             Resource::Service(s) => {
-                let svc = service::read_service(&mut d, s);
+                let svc = service::read_service(&mut d, s, !simulate);
                 let key = NamespacedName::new(&svc.namespace, &svc.name);
                 requests.insert(key.clone(), service::service_request(s));
                 services.insert(key, svc);

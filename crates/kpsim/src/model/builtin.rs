@@ -12,10 +12,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::build::pod::{PodRequest, builtin_pod};
 use super::names::{generate_name, template_hash};
 use super::{
-    AddressType, Cidr, ClusterIp, ContainerPort, Endpoint, EndpointConditions, EndpointPort,
-    EndpointSlice, IpFamily, Marked, Node, Origin, Pod, PodOwner, Protocol, SERVICE_NAME_LABEL,
-    Service, ServicePort, ServiceType, SessionAffinity, SliceOrigin, SourceSpan, TargetPort,
-    TrafficPolicy,
+    AddressType, Cidr, ClusterIp, ClusterIpFields, ContainerPort, Endpoint, EndpointConditions,
+    EndpointPort, EndpointSlice, IpFamily, Marked, Node, Origin, Pod, PodOwner, Protocol,
+    SERVICE_NAME_LABEL, Service, ServicePort, ServiceType, SessionAffinity, SliceOrigin,
+    SourceSpan, TargetPort, TrafficPolicy,
 };
 use crate::model::node::{CONTROL_PLANE_LABEL, HOSTNAME_LABEL};
 
@@ -91,6 +91,7 @@ fn service(
         labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
         service_type: Marked::defaulted(ServiceType::ClusterIP),
         cluster_ip,
+        cluster_ip_fields: ClusterIpFields { cluster_ip: true, cluster_ips: true },
         ip_families: Marked::defaulted(family),
         selector: None,
         ports: Vec::new(),

@@ -49,6 +49,15 @@ pub enum ClusterIp {
     Ips(Vec<IpAddr>),
 }
 
+/// Which of `spec.clusterIP` and `spec.clusterIPs` the input wrote (non-empty). An API server
+/// fills each from the other; kube-proxy, taking objects as given, skips a Service whose
+/// `clusterIP` is empty and, when `ipFamilies` is set, reads only `clusterIPs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClusterIpFields {
+    pub cluster_ip: bool,
+    pub cluster_ips: bool,
+}
+
 impl ClusterIp {
     /// The ClusterIP of a family.
     pub fn of_family(&self, family: IpFamily) -> Option<IpAddr> {
@@ -134,6 +143,9 @@ pub struct Service {
     pub labels: BTreeMap<String, String>,
     pub service_type: Marked<ServiceType>,
     pub cluster_ip: Marked<ClusterIp>,
+    /// The fields `cluster_ip` was read from (not part of the model's JSON).
+    #[serde(skip)]
+    pub cluster_ip_fields: ClusterIpFields,
     pub ip_families: Marked<Vec<IpFamily>>,
     /// `None` when the Service has no selector (its endpoints are managed by hand).
     pub selector: Option<BTreeMap<String, String>>,

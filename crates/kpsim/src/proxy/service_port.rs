@@ -143,10 +143,21 @@ impl ServicePortPlan {
 
 /// The ClusterIP kube-proxy uses for a family: with `ipFamilies` given, the ClusterIP at the
 /// index of the family; without, the (first) ClusterIP if it is of the family.
-fn cluster_ip_for(service: &Service, family: IpFamily) -> Option<IpAddr> {
+///
+/// Taken as given (`as_given`), kube-proxy reads the fields the input wrote: a Service with
+/// an empty `clusterIP` is skipped (`ShouldSkipService`) and, with `ipFamilies` given, only
+/// `clusterIPs` is indexed (`GetClusterIPByFamily`), so an absent `clusterIPs` means no
+/// ClusterIP for any family (spec iptables §1, nftables §2.1).
+fn cluster_ip_for(service: &Service, family: IpFamily, as_given: bool) -> Option<IpAddr> {
     let ClusterIp::Ips(ips) = &service.cluster_ip.value else { return None };
+    if as_given && !service.cluster_ip_fields.cluster_ip {
+        return None;
+    }
     if service.ip_families.value.is_empty() || service.ip_families.is_filled_in() {
         return ips.first().copied().filter(|ip| IpFamily::of(*ip) == family);
+    }
+    if as_given && !service.cluster_ip_fields.cluster_ips {
+        return None;
     }
     let index = service.ip_families.value.iter().position(|f| *f == family)?;
     ips.get(index).copied().filter(|ip| IpFamily::of(*ip) == family)
@@ -165,7 +176,8 @@ pub fn service_ports(cluster: &Cluster, settings: &ProxySettings) -> Vec<Service
         if svc.service_type.value == ServiceType::ExternalName {
             continue;
         }
-        let Some(cluster_ip) = cluster_ip_for(svc, family) else { continue };
+        let as_given = cluster.admission != Admission::Cluster;
+        let Some(cluster_ip) = cluster_ip_for(svc, family, as_given) else { continue };
         let of_family = |ip: &&IpAddr| IpFamily::of(**ip) == family;
         let external_ips: Vec<IpAddr> =
             svc.external_ips.iter().filter(of_family).copied().collect();

@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use crate::diagnostic::{Diagnostic, DiagnosticKind, Location};
+use crate::diagnostic::{Diagnostic, DiagnosticKind, Location, Severity};
 use crate::manifest::{Manifests, Object};
 use crate::model::{Marked, SourceSpan};
 use crate::net::{Cidr, Protocol, is_strict_ip, parse_ip_sloppy};
@@ -100,6 +100,28 @@ impl ObjectDiagnostics<'_> {
                 None
             }
         }
+    }
+
+    /// An entry of a list kube-proxy filters one by one (`externalIPs`,
+    /// `loadBalancerSourceRanges`, ingress IPs). Through an API server an unparsable entry
+    /// rejects the object (an error); taken as given, kube-proxy skips just that entry and
+    /// goes on, so it is a warning saying so.
+    pub fn list_entry<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Option<T>,
+        as_given: bool,
+    ) -> Option<T> {
+        let before = self.out.len();
+        let value = read(self);
+        if value.is_none() && as_given {
+            for d in &mut self.out[before..] {
+                if d.severity == Severity::Error {
+                    d.severity = Severity::Warning;
+                    d.message.push_str("; kube-proxy skips this entry");
+                }
+            }
+        }
+        value
     }
 
     /// A port number 1..=65535.

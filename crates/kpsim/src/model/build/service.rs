@@ -8,8 +8,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::fields::{DEFAULT_AFFINITY_TIMEOUT, ObjectDiagnostics};
 use crate::diagnostic::{Diagnostic, DiagnosticKind};
 use crate::model::{
-    ClusterIp, IpMode, LoadBalancerIngress, Marked, Service, ServicePort, ServiceType,
-    SessionAffinity, TargetPort, TrafficPolicy,
+    ClusterIp, ClusterIpFields, IpMode, LoadBalancerIngress, Marked, Service, ServicePort,
+    ServiceType, SessionAffinity, TargetPort, TrafficPolicy,
 };
 use crate::net::IpFamily;
 
@@ -39,7 +39,11 @@ fn traffic_policy(
 /// Reads a Service. Nothing is allocated here: an absent ClusterIP stays [`ClusterIp::Unset`]
 /// and absent NodePorts stay `None`, which is exactly what kube-proxy sees when objects are
 /// taken as given.
-pub(crate) fn read_service(d: &mut ObjectDiagnostics<'_>, svc: &core::Service) -> Service {
+pub(crate) fn read_service(
+    d: &mut ObjectDiagnostics<'_>,
+    svc: &core::Service,
+    as_given: bool,
+) -> Service {
     let meta = &svc.metadata;
     let spec = svc.spec.clone().unwrap_or_default();
     let service_type = match spec.type_.as_deref() {
@@ -126,13 +130,14 @@ pub(crate) fn read_service(d: &mut ObjectDiagnostics<'_>, svc: &core::Service) -
 
     let mut external_ips = Vec::new();
     for (i, s) in spec.external_ips.iter().flatten().enumerate() {
-        if let Some(ip) = d.ip(s, &format!("spec.externalIPs[{i}]")) {
+        if let Some(ip) = d.list_entry(|d| d.ip(s, &format!("spec.externalIPs[{i}]")), as_given) {
             external_ips.push(ip);
         }
     }
     let mut source_ranges = Vec::new();
     for (i, s) in spec.load_balancer_source_ranges.iter().flatten().enumerate() {
-        if let Some(c) = d.cidr(s, &format!("spec.loadBalancerSourceRanges[{i}]")) {
+        let path = format!("spec.loadBalancerSourceRanges[{i}]");
+        if let Some(c) = d.list_entry(|d| d.cidr(s, &path), as_given) {
             source_ranges.push(c);
         }
     }
@@ -144,7 +149,10 @@ pub(crate) fn read_service(d: &mut ObjectDiagnostics<'_>, svc: &core::Service) -
         .and_then(|lb| lb.ingress.as_ref());
     for (i, ing) in status_ingress.into_iter().flatten().enumerate() {
         let path = format!("status.loadBalancer.ingress[{i}]");
-        let ip = ing.ip.as_deref().and_then(|s| d.ip(s, &format!("{path}.ip")));
+        let ip = ing
+            .ip
+            .as_deref()
+            .and_then(|s| d.list_entry(|d| d.ip(s, &format!("{path}.ip")), as_given));
         let ip_mode = match ing.ip_mode.as_deref() {
             None => None,
             Some("VIP") => Some(IpMode::Vip),
@@ -216,6 +224,10 @@ pub(crate) fn read_service(d: &mut ObjectDiagnostics<'_>, svc: &core::Service) -
         labels: meta.labels.clone().unwrap_or_default(),
         service_type,
         cluster_ip,
+        cluster_ip_fields: ClusterIpFields {
+            cluster_ip: spec.cluster_ip.as_deref().is_some_and(|s| !s.is_empty()),
+            cluster_ips: spec.cluster_ips.as_ref().is_some_and(|l| !l.is_empty()),
+        },
         ip_families,
         selector: spec.selector.clone().filter(|s| !s.is_empty()),
         ports,
