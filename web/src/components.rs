@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod cluster_panel;
+pub mod cluster_trace_panel;
 pub mod diagnostic_list;
 pub mod editor;
 pub mod endpoints_panel;

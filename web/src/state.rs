@@ -15,6 +15,7 @@ use kpsim::settings::Mode;
 use yew::Reducible;
 
 use crate::examples;
+use crate::view_model::cluster_trace::ClusterTraceForm;
 use crate::view_model::rules::Spelling;
 use crate::view_model::trace::TraceForm;
 use doc::{Doc, SPLIT_MAX, SPLIT_MIN};
@@ -88,6 +89,8 @@ pub enum Action {
     ShowExamples(bool),
     /// The Trace panel's form changed.
     SetTrace(TraceForm),
+    /// The Cluster trace panel's form changed.
+    SetClusterTrace(ClusterTraceForm),
 }
 
 impl State {
@@ -180,6 +183,7 @@ impl Reducible for State {
                         node: None,
                         chains: Default::default(),
                         trace: TraceForm::default(),
+                        cluster_trace: ClusterTraceForm::default(),
                         ..(*self.doc).clone()
                     };
                     let notice = Notice::ExampleOpened { title: example.title, previous };
@@ -220,6 +224,7 @@ impl Reducible for State {
             Action::Resume => Rc::new(State { paused: false, ..(*self).clone() }),
             Action::ShowExamples(open) => Rc::new(State { examples_open: open, ..(*self).clone() }),
             Action::SetTrace(form) => self.with_doc(|d| d.trace = form),
+            Action::SetClusterTrace(form) => self.with_doc(|d| d.cluster_trace = form),
         }
     }
 }

@@ -8,6 +8,7 @@ use yew::prelude::*;
 
 use crate::browser;
 use crate::components::cluster_panel::ClusterPanel;
+use crate::components::cluster_trace_panel::ClusterTracePanel;
 use crate::components::diagnostic_list::DiagnosticList;
 use crate::components::editor::Editor;
 use crate::components::endpoints_panel::EndpointsPanel;
@@ -197,6 +198,8 @@ pub fn App() -> Html {
                             <TracePanel form={doc.trace.clone()} {result} suggestions={suggestions}
                                         computed_id={c.id()} dispatch={dispatch.clone()} />
                         }
+                        <ClusterTracePanel computed={Rc::clone(c)} form={doc.cluster_trace.clone()}
+                                           dispatch={dispatch.clone()} />
                     }
                 </section>
             </main>

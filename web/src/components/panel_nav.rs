@@ -6,11 +6,12 @@ use yew::prelude::*;
 use crate::browser;
 
 /// `(heading id, label)` of every panel, in page order.
-pub const PANELS: [(&str, &str); 4] = [
+pub const PANELS: [(&str, &str); 5] = [
     ("panel-cluster-title", "Cluster"),
     ("panel-endpoints-title", "Endpoints"),
     ("panel-rules-title", "Rules"),
     ("panel-trace-title", "Trace"),
+    ("panel-cluster-trace-title", "Cluster trace"),
 ];
 
 /// The panel buttons.

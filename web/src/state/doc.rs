@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use yew::AttrValue;
 
 use crate::examples;
+use crate::view_model::cluster_trace::ClusterTraceForm;
 use crate::view_model::rules::Spelling;
 use crate::view_model::trace::TraceForm;
 
@@ -81,6 +82,8 @@ pub struct Doc {
     pub split: u8,
     /// What the Trace panel traces.
     pub trace: TraceForm,
+    /// What the Cluster trace panel traces.
+    pub cluster_trace: ClusterTraceForm,
 }
 
 impl Default for Doc {
@@ -96,6 +99,7 @@ impl Default for Doc {
             presentation: false,
             split: SPLIT_DEFAULT,
             trace: TraceForm::default(),
+            cluster_trace: ClusterTraceForm::default(),
         }
     }
 }

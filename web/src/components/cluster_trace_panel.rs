@@ -1,0 +1,214 @@
+//! The Cluster trace panel: one connection across the whole cluster — the form (from, to,
+//! protocol, mode, kube-proxy stopped on all or some nodes, seed or all branches), the
+//! walkthrough's experiments as one-click buttons, the outcome in large type and the hops.
+//!
+//! The trace is computed here from the text's [`Computed`] and the form (memoised on both);
+//! rows come from [`crate::view_model::cluster_trace`]. Not responsible for the per-node
+//! trace (`trace_panel`).
+
+use std::rc::Rc;
+
+use kpsim::settings::Mode;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use crate::computed::Computed;
+use crate::state::Action;
+use crate::view_model::cluster_trace::{ClusterTraceForm, HopRow, Preset, run};
+
+#[derive(Debug, Properties, PartialEq)]
+pub struct Props {
+    pub computed: Rc<Computed>,
+    pub form: ClusterTraceForm,
+    pub dispatch: Callback<Action>,
+}
+
+/// Which field of the form an input edits.
+#[derive(Clone)]
+enum Field {
+    From,
+    To,
+    Protocol,
+    Mode,
+    StoppedEverywhere,
+    StoppedOn(String),
+    Seed,
+    AllBranches,
+}
+
+/// A connection through the whole cluster.
+#[component]
+pub fn ClusterTracePanel(props: &Props) -> Html {
+    let c = &props.computed;
+    let result = use_memo((Rc::clone(c), props.form.clone()), |(c, form)| {
+        run(form, &c.analysis.cluster, c.family)
+    });
+    let on = |field: Field| {
+        let (dispatch, form) = (props.dispatch.clone(), props.form.clone());
+        Callback::from(move |e: Event| {
+            let mut form = form.clone();
+            let input = || e.target_unchecked_into::<HtmlInputElement>();
+            match &field {
+                Field::From => form.from = input().value(),
+                Field::To => form.to = input().value(),
+                Field::Protocol => {
+                    form.protocol = e.target_unchecked_into::<HtmlSelectElement>().value()
+                }
+                Field::Mode => {
+                    let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+                    form.mode = if v == "nftables" { Mode::Nftables } else { Mode::Iptables };
+                }
+                Field::StoppedEverywhere => form.stopped_everywhere = input().checked(),
+                Field::StoppedOn(node) => {
+                    if input().checked() {
+                        form.stopped_on.insert(node.clone());
+                    } else {
+                        form.stopped_on.remove(node);
+                    }
+                }
+                Field::Seed => form.seed = input().value().trim().parse().unwrap_or(0),
+                Field::AllBranches => form.all_branches = input().checked(),
+            }
+            dispatch.emit(Action::SetClusterTrace(form));
+        })
+    };
+    let typed = |field: Field| {
+        let cb = on(field);
+        Callback::from(move |e: InputEvent| cb.emit(e.into()))
+    };
+    let preset = |p: Preset| {
+        let (dispatch, form, c) = (props.dispatch.clone(), props.form.clone(), Rc::clone(c));
+        Callback::from(move |_: MouseEvent| {
+            dispatch.emit(Action::SetClusterTrace(p.apply(&form, &c.analysis.cluster, c.family)));
+        })
+    };
+    let f = &props.form;
+    let protocol = f.protocol.to_ascii_lowercase();
+    let nft = f.mode == Mode::Nftables;
+    html! {
+        <section id="panel-cluster-trace" class="panel" aria-labelledby="panel-cluster-trace-title"
+                 data-computed={c.id().to_string()}>
+            <h2 id="panel-cluster-trace-title" tabindex="-1">{ "Cluster trace" }</h2>
+            <p class="panel-lead">
+                { "A whole connection: from the client's socket through veths, routes, every node's kube-proxy rules and conntrack, to a server and back. Leave from/to empty for a client pod and the first Service." }
+            </p>
+            <div class="experiment-buttons" role="group" aria-label="Experiments">
+                { for Preset::ALL.into_iter().map(|p| html! {
+                    <button type="button" id={format!("ct-preset-{}", p.id())} class="button"
+                            title={p.hint()} onclick={preset(p)}>{ p.label() }</button>
+                }) }
+            </div>
+            <form class="trace-form" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
+                <label for="ct-from">{ "from" }</label>
+                <input id="ct-from" type="text" list="trace-sources" value={f.from.clone()}
+                       placeholder="pod, node/NAME or IP (default: pod-client)" oninput={typed(Field::From)}
+                       spellcheck="false" autocomplete="off" />
+                <label for="ct-to">{ "to" }</label>
+                <input id="ct-to" type="text" list="trace-targets" value={f.to.clone()}
+                       placeholder="service:port, pod/NAME:PORT, IP or DNS name" oninput={typed(Field::To)}
+                       spellcheck="false" autocomplete="off" />
+                <label for="ct-protocol">{ "protocol" }</label>
+                <select id="ct-protocol" onchange={on(Field::Protocol)}>
+                    { for [("tcp", "tcp"), ("udp", "udp"), ("icmp", "icmp (ping)")].into_iter().map(|(v, l)| html! {
+                        <option value={v} selected={protocol == v}>{ l }</option>
+                    }) }
+                </select>
+                <label for="ct-mode">{ "mode" }</label>
+                <select id="ct-mode" onchange={on(Field::Mode)}>
+                    <option value="iptables" selected={!nft}>{ "iptables" }</option>
+                    <option value="nftables" selected={nft}>{ "nftables" }</option>
+                </select>
+                <label for="ct-seed">{ "seed" }</label>
+                <input id="ct-seed" type="number" min="0" value={f.seed.to_string()}
+                       disabled={f.all_branches} oninput={typed(Field::Seed)} />
+                <label for="ct-all" class="checkbox">
+                    <input id="ct-all" type="checkbox" checked={f.all_branches} onchange={on(Field::AllBranches)} />
+                    { "all branches" }
+                </label>
+                <fieldset class="kube-proxy-stopped">
+                    <legend>{ "kube-proxy stopped (rules flushed)" }</legend>
+                    <label for="ct-stopped-all" class="checkbox">
+                        <input id="ct-stopped-all" type="checkbox" checked={f.stopped_everywhere}
+                               onchange={on(Field::StoppedEverywhere)} />
+                        { "all nodes" }
+                    </label>
+                    { for c.analysis.cluster.nodes.iter().map(|n| {
+                        let id = format!("ct-stopped-{}", n.name);
+                        html! {
+                            <label for={id.clone()} class="checkbox">
+                                <input id={id} type="checkbox" data-node={n.name.clone()}
+                                       checked={f.stopped(&n.name)} disabled={f.stopped_everywhere}
+                                       onchange={on(Field::StoppedOn(n.name.clone()))} />
+                                { n.name.clone() }
+                            </label>
+                        }
+                    }) }
+                </fieldset>
+            </form>
+            { view(&result) }
+        </section>
+    }
+}
+
+fn view(result: &Result<crate::view_model::cluster_trace::ClusterTraceView, String>) -> Html {
+    let v = match result {
+        Ok(v) => v,
+        Err(why) => {
+            return html! { <p id="ct-error" class="notice error" role="status">{ why }</p> };
+        }
+    };
+    html! {
+        <div id="ct-result" class="trace-result" data-outcome={v.outcome}>
+            <p class="trace-route muted">{ &v.route }</p>
+            <p id="ct-outcome" class={classes!("verdict", "ct-outcome", v.outcome)} role="status">
+                <strong class="big">{ &v.headline }</strong>
+            </p>
+            <p id="ct-summary" class="small">{ &v.summary }</p>
+            if !v.flows.is_empty() {
+                <table id="ct-flows" class="grid">
+                    <thead><tr><th>{ "Share" }</th><th>{ "Outcome" }</th><th>{ "Answered by" }</th></tr></thead>
+                    <tbody>
+                        { for v.flows.iter().map(|f| html! {
+                            <tr class="flow" title={f.summary.clone()}>
+                                <td>{ format!("{:.1}%", f.percent) }</td>
+                                <td>{ f.outcome }</td>
+                                <td>{ f.delivered_to.clone().unwrap_or_default() }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            }
+            if let Some(dns) = &v.dns {
+                <details id="ct-dns" class="trace-path">
+                    <summary>{ format!("DNS: {} — {}", dns.name, dns.result) }</summary>
+                    { hops(&dns.hops) }
+                </details>
+            }
+            <details id="ct-hops" class="trace-path" open=true>
+                <summary>{ format!("Hops ({})", v.hops.len()) }</summary>
+                { hops(&v.hops) }
+            </details>
+        </div>
+    }
+}
+
+fn hops(rows: &[HopRow]) -> Html {
+    html! {
+        <ol class="hops ct-hops">
+            { for rows.iter().map(|h| html! {
+                <li class={classes!("hop", "ct-hop", if h.reply { "reply" } else { "request" })}
+                    data-actor={h.actor}>
+                    <span class={classes!("badge", h.actor_class)}>{ h.actor }</span>
+                    { " " }<span class="hop-where mono">{ &h.place }</span>
+                    <div class="hop-text">{ &h.text }</div>
+                    if let Some(nat) = &h.nat {
+                        <div class="hop-nat mono small">{ nat }</div>
+                    }
+                    if let Some(rule) = &h.rule {
+                        <div class="hop-rule mono small">{ rule }</div>
+                    }
+                </li>
+            }) }
+        </ol>
+    }
+}
