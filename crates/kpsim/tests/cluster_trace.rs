@@ -478,3 +478,60 @@ fn pod_1_pings_pod_2_on_another_node_with_and_without_kube_proxy() {
         }
     }
 }
+
+/// The walkthrough with two more Services over the same pods: `headless` (`clusterIP: None`)
+/// and `external` (ExternalName `example.com`).
+fn walkthrough_with_headless_and_external_name() -> Cluster {
+    let extra = "---
+apiVersion: v1
+kind: Service
+metadata:
+  name: headless
+spec:
+  clusterIP: None
+  selector:
+    app.kubernetes.io/name: server
+  ports:
+  - name: http
+    port: 80
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: external
+spec:
+  type: ExternalName
+  externalName: example.com
+";
+    cluster_of(&format!("{}\n{extra}", read("examples/kube-proxy.yaml")))
+}
+
+#[test]
+fn a_headless_service_name_answers_pod_ips_and_the_connection_goes_straight_to_a_pod() {
+    let c = walkthrough_with_headless_and_external_name();
+    for mode in MODES {
+        let t = trace_in(&c, &Experiments::in_mode(mode), "pod-client", "headless:80");
+        let dns = t.dns.as_ref().expect("the name went through cluster DNS");
+        let mut addresses = dns.addresses.clone();
+        addresses.sort();
+        assert_eq!(addresses, vec![ip("10.244.1.2"), ip("10.244.2.2")], "{t}");
+        assert_eq!(t.outcome, Outcome::Delivered, "{mode:?}: {t}");
+        let to = t.delivered_to.as_deref().unwrap_or_default();
+        assert!(to.starts_with("default/server-pod-"), "{t}");
+        assert!(dnat_hops(&t).is_empty(), "no kube-proxy DNAT for a headless Service: {t}");
+    }
+}
+
+#[test]
+fn an_external_name_service_answers_its_cname_and_the_name_leads_out_of_the_cluster() {
+    let c = walkthrough_with_headless_and_external_name();
+    for mode in MODES {
+        let t = trace_in(&c, &Experiments::in_mode(mode), "pod-client", "external:80");
+        let dns = t.dns.as_ref().expect("the name went through cluster DNS");
+        let story = t.to_string();
+        assert!(story.contains("example.com"), "the CNAME is shown: {story}");
+        assert!(dns.addresses.is_empty() || t.outcome != Outcome::Delivered, "{story}");
+        assert_ne!(t.outcome, Outcome::Delivered, "{mode:?}: {story}");
+        assert!(dnat_hops(&t).is_empty(), "kube-proxy writes no rules for ExternalName: {story}");
+    }
+}
