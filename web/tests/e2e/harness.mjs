@@ -74,9 +74,9 @@ export async function snapshot(page, t, step) {
   await page.screenshot({ path: join(screenshotDir, `${slug(name)}.png`), fullPage: true });
 }
 
-/** Opens the page and waits until the app has rendered. */
-export async function openApp(page) {
-  await page.goto(baseUrl);
+/** Opens the page (at `url`, by default the one served at `/`) and waits until the app has rendered. */
+export async function openApp(page, url = baseUrl) {
+  await page.goto(url);
   await page.locator('#manifest-editor').waitFor();
 }
 
