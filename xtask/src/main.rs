@@ -4,6 +4,7 @@
 //!   playground on 127.0.0.1 with Trunk.
 //! - `cargo xtask test`: everything CI checks, in order (see [`test`]).
 //! - `cargo xtask install`: only the installs of `test`.
+//! - `cargo xtask e2e`: only the browser tests of `test`, against the `dist/` already built.
 //!
 //! Not part of the product: nothing here is shipped, and the core never depends on it.
 
@@ -30,6 +31,8 @@ commands:
   test                          run everything CI runs (fmt, clippy, tests, wasm checks,
                                 release build, browser tests)
   install                       install the tools `test` needs, skipping those present
+  e2e                           only the browser tests, against the dist/ already built
+                                (`trunk build --release` first)
 ";
 
 fn main() -> ExitCode {
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
         Some("serve") => serve::Options::parse(&args[1..]).and_then(|o| serve::run(&root, &o)),
         Some("test") if args.len() == 1 => test::run(&root),
         Some("install") if args.len() == 1 => install::for_tests(&root),
+        Some("e2e") if args.len() == 1 => browser::run(&process::Env::new(&root)),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())

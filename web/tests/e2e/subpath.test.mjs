@@ -106,7 +106,7 @@ test('once loaded, the page keeps working offline: edits and examples recompute 
     assert.deepEqual(await objectRows(page), [...WALKTHROUGH_OBJECTS, 'Node n1']);
     await page.locator('#open-examples').click();
     await page.locator('#examples .open-example[data-example="nodeport"]').click();
-    await page.locator('#panel-rules .chain[data-chain="KUBE-NODEPORTS"]').waitFor();
+    await page.locator('#panel-rules .chain[data-chain="KUBE-NODEPORTS"]').first().waitFor();
     await snapshot(page, t, 'offline example');
 
     assert.deepEqual(networkRequests(log).slice(before), [], 'requests made while offline');
