@@ -68,7 +68,11 @@ pub fn PathDiagramView(props: &Props) -> Html {
                 { for d.marks.iter().map(mark) }
             </svg>
             <figcaption class="small muted">
-                { "Solid arrows: the request; dashed: the reply. Numbers are hops in the list below." }
+                if d.dns_only {
+                    { "The name did not resolve: the arrows are the DNS query's trip (numbered as the DNS hops below)." }
+                } else {
+                    { "Solid arrows: the request; dashed: the reply. Numbers are hops in the list below." }
+                }
             </figcaption>
         </figure>
     }
