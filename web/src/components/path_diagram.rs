@@ -91,7 +91,7 @@ fn node(b: &NodeBox) -> Html {
         <g class={classes!("pd-node", b.role.class(), b.kube_proxy_stopped.then_some("pd-stopped"))}
            data-node={b.name.clone()}>
             { rect(r, "pd-node-box") }
-            <text class="pd-label pd-node-name" x={n(r.x + 10.0)} y={n(r.y + 20.0)}>{ b.name.clone() }</text>
+            <text class="pd-label pd-node-name" x={n(r.x + 10.0)} y={n(r.y + 20.0)}>{ b.text.clone() }</text>
             <text class="pd-detail" x={n(r.x + 10.0)} y={n(r.y + 38.0)}>{ b.detail.clone() }</text>
             <circle class="pd-host" cx={n(ax)} cy={n(ay)} r="5">
                 <title>{ format!("{}: the node's own network namespace (routes, kube-proxy's rules)", b.name) }</title>
@@ -108,14 +108,11 @@ fn node(b: &NodeBox) -> Html {
 
 fn pod(p: &PodBox) -> Html {
     let r = &p.rect;
-    let name = match p.role.word() {
-        Some(word) => format!("{} ({word})", p.label),
-        None => p.label.clone(),
-    };
     html! {
         <g class={classes!("pd-pod", p.role.class())} data-pod={p.label.clone()}>
+            <title>{ format!("pod {} {}", p.label, p.ip) }</title>
             { rect(r, "pd-pod-box") }
-            <text class="pd-label" x={n(r.x + 8.0)} y={n(r.y + 16.0)}>{ name }</text>
+            <text class="pd-label" x={n(r.x + 8.0)} y={n(r.y + 16.0)}>{ p.text.clone() }</text>
             <text class="pd-detail" x={n(r.x + 8.0)} y={n(r.y + 32.0)}>{ p.ip.clone() }</text>
         </g>
     }

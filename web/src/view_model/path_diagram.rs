@@ -32,6 +32,9 @@ const POD_H: f64 = 40.0;
 const POD_GAP: f64 = 14.0;
 const NODE_FOOTER: f64 = 22.0;
 const OUTSIDE_W: f64 = 130.0;
+/// Characters of a name that fit in a pod box, and in a node's title beside the DNAT mark.
+const POD_CHARS: usize = 23;
+const NODE_CHARS: usize = 18;
 /// How far a request arrow and its reply are drawn apart.
 const LANE: f64 = 5.0;
 
@@ -93,8 +96,10 @@ impl Role {
 /// A pod inside its node's box.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PodBox {
-    /// `pod-client`, `kube-system/coredns-…`.
+    /// `pod-client`, `kube-system/coredns-6b6c955475-cz2lq`.
     pub label: String,
+    /// What fits in the box: `pod-client (client)`, `kube-system/coredns-6b…`.
+    pub text: String,
     /// The pod's address, or empty.
     pub ip: String,
     pub rect: Rect,
@@ -105,6 +110,8 @@ pub struct PodBox {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeBox {
     pub name: String,
+    /// The name as it fits in the box.
+    pub text: String,
     /// `192.168.49.2`, and `kube-proxy stopped` when it is.
     pub detail: String,
     pub kube_proxy_stopped: bool,
@@ -376,20 +383,30 @@ pub fn path_diagram(
         let pods = pods
             .into_iter()
             .enumerate()
-            .map(|(j, p)| PodBox {
-                label: short_name(&p.namespace, &p.name),
-                rect: Rect {
-                    x: x + (NODE_W - POD_W) / 2.0,
-                    y: NODE_Y + NODE_HEADER + j as f64 * (POD_H + POD_GAP),
-                    w: POD_W,
-                    h: POD_H,
-                },
-                role: pod_role(&p.namespace, &p.name, p.on_path),
-                ip: p.ip,
+            .map(|(j, p)| {
+                let label = short_name(&p.namespace, &p.name);
+                let role = pod_role(&p.namespace, &p.name, p.on_path);
+                let text = match role.word() {
+                    Some(word) => format!("{} ({word})", fit(&label, POD_CHARS - word.len() - 3)),
+                    None => fit(&label, POD_CHARS),
+                };
+                PodBox {
+                    label,
+                    text,
+                    rect: Rect {
+                        x: x + (NODE_W - POD_W) / 2.0,
+                        y: NODE_Y + NODE_HEADER + j as f64 * (POD_H + POD_GAP),
+                        w: POD_W,
+                        h: POD_H,
+                    },
+                    role,
+                    ip: p.ip,
+                }
             })
             .collect();
         nodes.push(NodeBox {
             name: name.clone(),
+            text: fit(name, NODE_CHARS),
             detail,
             kube_proxy_stopped,
             rect,
@@ -518,6 +535,16 @@ pub fn path_diagram(
     }
 }
 
+/// `text` cut to `max` characters, the cut marked with `…`.
+fn fit(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+        format!("{kept}…")
+    }
+}
+
 /// `10.96.0.10:53`, `[fd00::1]:80`, or the bare address without a port.
 fn endpoint(ip: std::net::IpAddr, port: Option<u16>) -> String {
     match port {
@@ -630,6 +657,21 @@ mod tests {
                 assert!(a.hop >= 1);
             }
         }
+    }
+
+    #[test]
+    fn long_names_are_cut_to_fit_their_box_and_kept_whole_for_the_tooltip() {
+        let (d, _) = diagram(&ClusterTraceForm::default());
+        let dns = d
+            .nodes
+            .iter()
+            .flat_map(|n| &n.pods)
+            .find(|p| p.label.starts_with("kube-system/coredns-"));
+        let dns = dns.expect("the cluster DNS pod is drawn");
+        assert!(dns.text.ends_with('…') && dns.text.chars().count() == POD_CHARS, "{}", dns.text);
+        assert_eq!(pod(&d, "pod-client").text, "pod-client (client)");
+        assert_eq!(fit("minikube-m02", NODE_CHARS), "minikube-m02");
+        assert_eq!(fit("abcdef", 4), "abc…");
     }
 
     #[test]
