@@ -119,7 +119,7 @@ fn pod(p: &PodBox) -> Html {
 }
 
 fn arrow(a: &Arrow) -> Html {
-    let (mx, my) = a.middle();
+    let (mx, my) = a.label_at();
     let (class, head) = if a.reply {
         ("pd-arrow pd-reply", "url(#pd-head-reply)")
     } else {

@@ -140,9 +140,10 @@ pub struct Arrow {
 }
 
 impl Arrow {
-    /// Where the hop number is drawn.
-    pub fn middle(&self) -> (f64, f64) {
-        ((self.x1 + self.x2) / 2.0, (self.y1 + self.y2) / 2.0)
+    /// Where the hop number is drawn: a third of the way along, so the numbers of a request
+    /// and its reply on the same short way do not cover each other.
+    pub fn label_at(&self) -> (f64, f64) {
+        (self.x1 + (self.x2 - self.x1) * 0.35, self.y1 + (self.y2 - self.y1) * 0.35)
     }
 }
 
@@ -655,6 +656,8 @@ mod tests {
             for a in &d.arrows {
                 assert!(inside(a.x1, a.y1) && inside(a.x2, a.y2), "{a:?}");
                 assert!(a.hop >= 1);
+                let (lx, ly) = a.label_at();
+                assert!(inside(lx, ly));
             }
         }
     }
