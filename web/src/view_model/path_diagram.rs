@@ -112,7 +112,7 @@ pub struct NodeBox {
     pub name: String,
     /// The name as it fits in the box.
     pub text: String,
-    /// `192.168.49.2`, and `kube-proxy stopped` when it is.
+    /// `192.168.49.2`, and `no kube-proxy` when it is stopped.
     pub detail: String,
     pub kube_proxy_stopped: bool,
     pub rect: Rect,
@@ -369,8 +369,8 @@ pub fn path_diagram(
         let kube_proxy_stopped = stopped(name);
         let detail = match (ip.is_empty(), kube_proxy_stopped) {
             (_, false) => ip,
-            (true, true) => "kube-proxy stopped".to_owned(),
-            (false, true) => format!("{ip} · kube-proxy stopped"),
+            (true, true) => "no kube-proxy".to_owned(),
+            (false, true) => format!("{ip} · no kube-proxy"),
         };
         let role = if client_node.as_deref() == Some(name.as_str()) {
             Role::Client
@@ -418,18 +418,23 @@ pub fn path_diagram(
         });
     }
 
+    // The network bar spans the nodes; the outside, when drawn, takes the bar's right end
+    // (widening the drawing only when the nodes leave too little room).
     let nodes_right = MARGIN + nodes.len().max(1) as f64 * (NODE_W + NODE_GAP) - NODE_GAP;
-    let network = Rect { x: MARGIN, y: BAR_Y, w: nodes_right - MARGIN, h: BAR_H };
     let goes_outside = runs.iter().any(|(s, _)| *s == Station::Outside);
+    let right = if goes_outside {
+        nodes_right.max(MARGIN + NODE_W + NODE_GAP + OUTSIDE_W)
+    } else {
+        nodes_right
+    };
+    let bar_w = if goes_outside { right - MARGIN - NODE_GAP - OUTSIDE_W } else { right - MARGIN };
+    let network = Rect { x: MARGIN, y: BAR_Y, w: bar_w, h: BAR_H };
     let outside = goes_outside.then(|| {
         let role =
             if trace.source.kind == PeerKind::External { Role::Client } else { Role::OnPath };
-        (Rect { x: nodes_right + NODE_GAP, y: BAR_Y, w: OUTSIDE_W, h: BAR_H }, role)
+        (Rect { x: right - OUTSIDE_W, y: BAR_Y, w: OUTSIDE_W, h: BAR_H }, role)
     });
-    let width = match &outside {
-        Some((r, _)) => r.x + r.w + MARGIN,
-        None => nodes_right + MARGIN,
-    };
+    let width = right + MARGIN;
     let height = NODE_Y + node_h + MARGIN;
 
     // The box each station is drawn as (a station off the drawing has none).
@@ -625,10 +630,12 @@ mod tests {
             assert_eq!(p.first().map(String::as_str), Some("pod-client"), "{to}: {p:?}");
             assert_eq!(p.get(1).map(String::as_str), Some("minikube"), "{to}: {p:?}");
             assert_eq!(p.last().map(String::as_str), Some("outside"), "{to}: {p:?}");
-            assert!(d.outside.is_some());
+            let (outside, _) = d.outside.expect("the outside is drawn");
+            assert!(outside.x + outside.w <= d.width);
+            assert!(outside.x >= d.network.x + d.network.w, "beside the network bar");
             assert!(d.reply_path.is_empty(), "nothing answers: {:?}", d.reply_path);
             assert!(d.nodes.iter().all(|n| n.kube_proxy_stopped));
-            assert!(d.nodes.iter().all(|n| n.detail.ends_with("kube-proxy stopped")));
+            assert!(d.nodes.iter().all(|n| n.detail.ends_with(" · no kube-proxy")));
             assert!(d.arrows.iter().all(|a| !a.reply));
             // The name does not resolve: what is drawn is the DNS query's trip.
             assert_eq!(d.dns_only, to.starts_with("service"));
