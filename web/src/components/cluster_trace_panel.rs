@@ -73,16 +73,28 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
         })
     };
     let connections = use_state(|| DEFAULT_CONNECTIONS.to_string());
+    // N traces per change cost more than the rest of the page: only while the user asks.
+    let counting = use_state(|| false);
     let histogram = {
         let (prepared, network) = (Rc::clone(&prepared), Rc::clone(&network));
-        use_memo((Rc::clone(c), props.form.clone(), (*connections).clone()), move |(_, _, text)| {
+        let deps = (Rc::clone(c), props.form.clone(), (*connections).clone(), *counting);
+        use_memo(deps, move |(_, _, text, counting)| {
+            if !counting {
+                return Ok(None);
+            }
             let n = parse_connections(text)?;
             let (request, _) = prepared.as_ref().as_ref().map_err(Clone::clone)?;
             match network.as_ref() {
-                Some(Ok(network)) => distribution::run(network, request, n),
+                Some(Ok(network)) => distribution::run(network, request, n).map(Some),
                 Some(Err(why)) => Err(why.clone()),
                 None => Err("no network".to_owned()),
             }
+        })
+    };
+    let on_counting = {
+        let counting = counting.clone();
+        Callback::from(move |e: Event| {
+            counting.set(e.target_unchecked_into::<HtmlInputElement>().checked())
         })
     };
     let on_connections = {
@@ -197,8 +209,13 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
             <section id="ct-histogram" class="ct-histogram" aria-labelledby="ct-histogram-title">
                 <h3 id="ct-histogram-title">{ "N connections" }</h3>
                 <p class="small muted">
-                    { "The same connection traced with seeds 0..N-1: how often each server answers." }
+                    { "The same connection traced with seeds 0..N-1: how often each server answers. Tick \"count\" to trace them." }
                 </p>
+                <label for="ct-counting" class="checkbox">
+                    <input id="ct-counting" type="checkbox" checked={*counting} onchange={on_counting} />
+                    { "count" }
+                </label>
+                { " " }
                 <label for="ct-connections">{ "connections" }</label>
                 { " " }
                 <input id="ct-connections" type="number" min="1" max={MAX_CONNECTIONS.to_string()}
@@ -209,9 +226,10 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
     }
 }
 
-fn histogram_view(result: &Result<HistogramView, String>) -> Html {
+fn histogram_view(result: &Result<Option<HistogramView>, String>) -> Html {
     let h = match result {
-        Ok(h) => h,
+        Ok(Some(h)) => h,
+        Ok(None) => return Html::default(),
         Err(why) => {
             return html! { <p id="ct-histogram-error" class="notice error" role="status">{ why }</p> };
         }

@@ -84,7 +84,9 @@ test('the path diagram draws the curl across both nodes with the DNAT marked, an
     assert.ok((await diagram.locator('.pd-arrow.pd-reply').count()) >= 3);
     const nodes = await diagram.locator('.pd-node').evaluateAll((ns) => ns.map((n) => n.dataset.node));
     assert.ok(nodes.includes('minikube') && nodes.includes('minikube-m02'), nodes.join(','));
-    // 100 connections by default: both server pods answer, 100 in all.
+    // Counted on demand; 100 connections by default: both server pods answer, 100 in all.
+    assert.equal(await page.locator('#ct-histogram-bars').count(), 0);
+    await page.locator('#ct-counting').check();
     await page.locator('#ct-histogram-bars').waitFor();
     const bars = await page.locator('#ct-histogram-bars .histogram-bar').evaluateAll((rows) =>
       rows.map((r) => [r.dataset.label, Number(r.dataset.count)]));
