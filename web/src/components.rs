@@ -16,6 +16,7 @@ pub mod node_mode_bar;
 pub mod notice_bar;
 pub mod object_list;
 pub mod panel_nav;
+pub mod path_diagram;
 pub mod rules_panel;
 pub mod share_dialog;
 pub mod splitter;

@@ -6,15 +6,17 @@
 //!
 //! One module per panel: [`editor`] (highlighted lines and diagnostics in the text),
 //! [`diagnostics`] (the list under the editor), [`objects`] (what was read), [`cluster`],
-//! [`endpoints`], [`rules`], [`trace`], [`cluster_trace`], and [`origin`] (the badges of defaulted and allocated
+//! [`endpoints`], [`rules`], [`trace`], [`cluster_trace`] with its [`path_diagram`] and [`distribution`], and [`origin`] (the badges of defaulted and allocated
 //! values they share).
 
 pub mod cluster;
 pub mod cluster_trace;
 pub mod diagnostics;
+pub mod distribution;
 pub mod editor;
 pub mod endpoints;
 pub mod objects;
 pub mod origin;
+pub mod path_diagram;
 pub mod rules;
 pub mod trace;

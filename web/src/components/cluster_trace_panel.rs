@@ -9,12 +9,20 @@
 use std::rc::Rc;
 
 use kpsim::settings::Mode;
+use kpsim::sim::cluster::ClusterNetwork;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use crate::components::path_diagram::PathDiagramView;
 use crate::computed::Computed;
 use crate::state::Action;
-use crate::view_model::cluster_trace::{ClusterTraceForm, HopRow, Preset, run};
+use crate::view_model::cluster_trace::{
+    ClusterTraceForm, ClusterTraceView, HopRow, Preset, cluster_trace_view, prepare,
+};
+use crate::view_model::distribution::{
+    self, DEFAULT_CONNECTIONS, HistogramView, MAX_CONNECTIONS, parse_connections,
+};
+use crate::view_model::path_diagram::{PathDiagram, path_diagram};
 
 #[derive(Debug, Properties, PartialEq)]
 pub struct Props {
@@ -40,9 +48,61 @@ enum Field {
 #[component]
 pub fn ClusterTracePanel(props: &Props) -> Html {
     let c = &props.computed;
-    let result = use_memo((Rc::clone(c), props.form.clone()), |(c, form)| {
-        run(form, &c.analysis.cluster, c.family)
+    let prepared = use_memo((Rc::clone(c), props.form.clone()), |(c, form)| {
+        prepare(form, &c.analysis.cluster, c.family)
     });
+    // The network (every node's rules) depends only on the text and the experiments: typing
+    // in from/to or changing the seed does not rebuild it.
+    let experiments = prepared.as_ref().as_ref().ok().map(|(_, e)| e.clone());
+    let network = use_memo((Rc::clone(c), experiments), |(c, experiments)| {
+        experiments.as_ref().map(|e| {
+            ClusterNetwork::new(&c.analysis.cluster, e).map(Rc::new).map_err(|e| e.to_string())
+        })
+    });
+    let traced = {
+        let (prepared, network) = (Rc::clone(&prepared), Rc::clone(&network));
+        use_memo((Rc::clone(c), props.form.clone()), move |(c, form)| {
+            let (request, _) = prepared.as_ref().as_ref().map_err(Clone::clone)?;
+            let network = match network.as_ref() {
+                Some(n) => n.as_ref().map_err(Clone::clone)?,
+                None => return Err("no network".to_owned()),
+            };
+            let trace = network.trace(request).map_err(|e| e.to_string())?;
+            let diagram = path_diagram(&trace, &c.analysis.cluster, c.family, |n| form.stopped(n));
+            Ok((cluster_trace_view(&trace), Rc::new(diagram)))
+        })
+    };
+    let connections = use_state(|| DEFAULT_CONNECTIONS.to_string());
+    // N traces per change cost more than the rest of the page: only while the user asks.
+    let counting = use_state(|| false);
+    let histogram = {
+        let (prepared, network) = (Rc::clone(&prepared), Rc::clone(&network));
+        let deps = (Rc::clone(c), props.form.clone(), (*connections).clone(), *counting);
+        use_memo(deps, move |(_, _, text, counting)| {
+            if !counting {
+                return Ok(None);
+            }
+            let n = parse_connections(text)?;
+            let (request, _) = prepared.as_ref().as_ref().map_err(Clone::clone)?;
+            match network.as_ref() {
+                Some(Ok(network)) => distribution::run(network, request, n).map(Some),
+                Some(Err(why)) => Err(why.clone()),
+                None => Err("no network".to_owned()),
+            }
+        })
+    };
+    let on_counting = {
+        let counting = counting.clone();
+        Callback::from(move |e: Event| {
+            counting.set(e.target_unchecked_into::<HtmlInputElement>().checked())
+        })
+    };
+    let on_connections = {
+        let connections = connections.clone();
+        Callback::from(move |e: InputEvent| {
+            connections.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
     let on = |field: Field| {
         let (dispatch, form) = (props.dispatch.clone(), props.form.clone());
         Callback::from(move |e: Event| {
@@ -145,14 +205,63 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
                     }) }
                 </fieldset>
             </form>
-            { view(&result) }
+            { view(&traced) }
+            <section id="ct-histogram" class="ct-histogram" aria-labelledby="ct-histogram-title">
+                <h3 id="ct-histogram-title">{ "N connections" }</h3>
+                <p class="small muted">
+                    { "The same connection traced with seeds 0..N-1: how often each server answers. Tick \"count\" to trace them." }
+                </p>
+                <label for="ct-counting" class="checkbox">
+                    <input id="ct-counting" type="checkbox" checked={*counting} onchange={on_counting} />
+                    { "count" }
+                </label>
+                { " " }
+                <label for="ct-connections">{ "connections" }</label>
+                { " " }
+                <input id="ct-connections" type="number" min="1" max={MAX_CONNECTIONS.to_string()}
+                       value={(*connections).clone()} oninput={on_connections} />
+                { histogram_view(&histogram) }
+            </section>
         </section>
     }
 }
 
-fn view(result: &Result<crate::view_model::cluster_trace::ClusterTraceView, String>) -> Html {
-    let v = match result {
-        Ok(v) => v,
+fn histogram_view(result: &Result<Option<HistogramView>, String>) -> Html {
+    let h = match result {
+        Ok(Some(h)) => h,
+        Ok(None) => return Html::default(),
+        Err(why) => {
+            return html! { <p id="ct-histogram-error" class="notice error" role="status">{ why }</p> };
+        }
+    };
+    html! {
+        <>
+            <p id="ct-histogram-summary" class="small">{ &h.summary }</p>
+            <table id="ct-histogram-bars" class="grid histogram">
+                <thead><tr><th>{ "Answered by" }</th><th>{ "Connections" }</th><th>{ "Share" }</th></tr></thead>
+                <tbody>
+                    { for h.bars.iter().map(|b| html! {
+                        <tr class={classes!("histogram-bar", b.outcome)} data-label={b.label.clone()}
+                            data-count={b.count.to_string()}>
+                            <td class="mono">{ &b.label }</td>
+                            <td>
+                                <meter min="0" max={h.connections.to_string()} value={b.count.to_string()}>
+                                    { b.count.to_string() }
+                                </meter>
+                                { format!(" {}", b.count) }
+                            </td>
+                            <td>{ format!("{:.1}%", b.percent) }</td>
+                        </tr>
+                    }) }
+                </tbody>
+            </table>
+        </>
+    }
+}
+
+fn view(result: &Result<(ClusterTraceView, Rc<PathDiagram>), String>) -> Html {
+    let (v, diagram) = match result {
+        Ok((v, d)) => (v, d),
         Err(why) => {
             return html! { <p id="ct-error" class="notice error" role="status">{ why }</p> };
         }
@@ -164,6 +273,7 @@ fn view(result: &Result<crate::view_model::cluster_trace::ClusterTraceView, Stri
                 <strong class="big">{ &v.headline }</strong>
             </p>
             <p id="ct-summary" class="small">{ &v.summary }</p>
+            <PathDiagramView diagram={Rc::clone(diagram)} />
             if !v.flows.is_empty() {
                 <table id="ct-flows" class="grid">
                     <thead><tr><th>{ "Share" }</th><th>{ "Outcome" }</th><th>{ "Answered by" }</th></tr></thead>

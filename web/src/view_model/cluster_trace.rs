@@ -14,8 +14,7 @@ use kpsim::model::{Cluster, Service};
 use kpsim::net::{IpFamily, join_host_port};
 use kpsim::settings::Mode;
 use kpsim::sim::cluster::{
-    Actor, ClusterNetwork, ClusterTrace, Direction, Experiments, Hop, KubeProxy, Outcome,
-    TraceRequest,
+    Actor, ClusterTrace, Direction, Experiments, Hop, KubeProxy, Outcome, TraceRequest,
 };
 use kpsim::sim::{Choices, PacketProtocol};
 use serde::{Deserialize, Serialize};
@@ -246,14 +245,17 @@ pub fn prepare(
     Ok((request, experiments))
 }
 
-/// Traces the form through `cluster`.
+/// Traces the form through `cluster`, building the network each time (the panel keeps the
+/// network between traces instead).
+#[cfg(test)]
 pub fn run(
     form: &ClusterTraceForm,
     cluster: &Cluster,
     family: IpFamily,
 ) -> Result<ClusterTraceView, String> {
     let (request, experiments) = prepare(form, cluster, family)?;
-    let network = ClusterNetwork::new(cluster, &experiments).map_err(|e| e.to_string())?;
+    let network = kpsim::sim::cluster::ClusterNetwork::new(cluster, &experiments)
+        .map_err(|e| e.to_string())?;
     let trace = network.trace(&request).map_err(|e| e.to_string())?;
     Ok(cluster_trace_view(&trace))
 }

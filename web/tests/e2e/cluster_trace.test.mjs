@@ -69,3 +69,37 @@ test('a ping to the ClusterIP times out in iptables mode and is refused at once 
     assert.deepEqual(problems(log), []);
   });
 });
+
+test('the path diagram draws the curl across both nodes with the DNAT marked, and the histogram counts both server pods', async (t) => {
+  await withPage(browser, t, async (page, log) => {
+    await openApp(page);
+    await page.locator('#ct-preset-curl-service').click();
+    await outcome(page, 'delivered');
+    const diagram = page.locator('#ct-diagram svg');
+    await diagram.waitFor();
+    assert.equal(await diagram.locator('.pd-pod.pd-client').getAttribute('data-pod'), 'pod-client');
+    assert.match(await diagram.locator('.pd-pod.pd-server').getAttribute('data-pod'), /^server-pod-[12]$/);
+    assert.equal(await diagram.locator('.pd-mark').count(), 1);
+    assert.ok((await diagram.locator('.pd-arrow.pd-request').count()) >= 3);
+    assert.ok((await diagram.locator('.pd-arrow.pd-reply').count()) >= 3);
+    const nodes = await diagram.locator('.pd-node').evaluateAll((ns) => ns.map((n) => n.dataset.node));
+    assert.ok(nodes.includes('minikube') && nodes.includes('minikube-m02'), nodes.join(','));
+    // Counted on demand; 100 connections by default: both server pods answer, 100 in all.
+    assert.equal(await page.locator('#ct-histogram-bars').count(), 0);
+    await page.locator('#ct-counting').check();
+    await page.locator('#ct-histogram-bars').waitFor();
+    const bars = await page.locator('#ct-histogram-bars .histogram-bar').evaluateAll((rows) =>
+      rows.map((r) => [r.dataset.label, Number(r.dataset.count)]));
+    assert.deepEqual(bars.map(([label]) => label), ['default/server-pod-1', 'default/server-pod-2']);
+    assert.equal(bars.reduce((sum, [, n]) => sum + n, 0), 100);
+    await page.locator('#ct-connections').fill('10');
+    await page.locator('#ct-histogram-summary', { hasText: /^10 connections/ }).waitFor();
+    // Without kube-proxy the request leaves through the gateway and nothing is marked.
+    await page.locator('#ct-preset-stop-kube-proxy').click();
+    await outcome(page, 'timeout');
+    await diagram.locator('.pd-outside').waitFor();
+    assert.equal(await diagram.locator('.pd-mark').count(), 0);
+    assert.equal(await diagram.locator('.pd-arrow.pd-reply').count(), 0);
+    assert.deepEqual(problems(log), []);
+  });
+});
