@@ -13,6 +13,61 @@ use std::fmt;
 use crate::proxy::ProxyPlan;
 use crate::settings::Mode;
 
+/// A netfilter hook: where the kernel runs a table's chains (iptables' built-in chains,
+/// nftables' base chains of the `ip`/`ip6`/`inet` families). Shared by the backends and the
+/// simulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Hook {
+    Prerouting,
+    Input,
+    Forward,
+    Output,
+    Postrouting,
+}
+
+impl Hook {
+    /// nftables' spelling (`hook prerouting`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hook::Prerouting => "prerouting",
+            Hook::Input => "input",
+            Hook::Forward => "forward",
+            Hook::Output => "output",
+            Hook::Postrouting => "postrouting",
+        }
+    }
+
+    /// iptables' spelling (`PREROUTING`), also how traces show it.
+    pub fn as_upper(self) -> &'static str {
+        match self {
+            Hook::Prerouting => "PREROUTING",
+            Hook::Input => "INPUT",
+            Hook::Forward => "FORWARD",
+            Hook::Output => "OUTPUT",
+            Hook::Postrouting => "POSTROUTING",
+        }
+    }
+
+    /// Reads nftables' spelling.
+    pub fn parse(s: &str) -> Option<Hook> {
+        match s {
+            "prerouting" => Some(Hook::Prerouting),
+            "input" => Some(Hook::Input),
+            "forward" => Some(Hook::Forward),
+            "output" => Some(Hook::Output),
+            "postrouting" => Some(Hook::Postrouting),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_upper())
+    }
+}
+
 /// The rules kube-proxy writes on one node, in the vocabulary of its mode.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ruleset {

@@ -46,7 +46,7 @@ mod walk;
 
 use std::cell::Cell;
 
-use crate::backend::nftables::{Hook as NftHook, Ruleset};
+use crate::backend::nftables::Ruleset;
 use crate::net::IpFamily;
 use crate::settings::{Mode, ProxySettings};
 use crate::sim::trace::SeededRng;
@@ -77,16 +77,6 @@ pub struct Tracer<'a> {
     settings: &'a ProxySettings,
 }
 
-fn sim_hook(hook: NftHook) -> Hook {
-    match hook {
-        NftHook::Prerouting => Hook::Prerouting,
-        NftHook::Input => Hook::Input,
-        NftHook::Forward => Hook::Forward,
-        NftHook::Output => Hook::Output,
-        NftHook::Postrouting => Hook::Postrouting,
-    }
-}
-
 /// A path that is still travelling, or has ended with a verdict.
 enum Progress {
     Going(PathState),
@@ -110,7 +100,7 @@ impl<'a> Tracer<'a> {
         match entry {
             Entry::Arriving => {
                 let iif = interface_for(self.settings, packet.src);
-                for p in self.hook(&mut run, start, NftHook::Prerouting, (&iif, "")) {
+                for p in self.hook(&mut run, start, Hook::Prerouting, (&iif, "")) {
                     let Progress::Going(s) = p else {
                         finished.push(p);
                         continue;
@@ -118,23 +108,18 @@ impl<'a> Tracer<'a> {
                     // Routing on the destination after DNAT.
                     if is_local(self.settings, s.packet.dst) {
                         let input = vec![Progress::Going(s)];
-                        finished.extend(self.hook(&mut run, input, NftHook::Input, (&iif, "")));
+                        finished.extend(self.hook(&mut run, input, Hook::Input, (&iif, "")));
                     } else {
                         let oif = interface_for(self.settings, s.packet.dst);
                         let forward = vec![Progress::Going(s)];
-                        let fwd = self.hook(&mut run, forward, NftHook::Forward, (&iif, &oif));
-                        finished.extend(self.hook(
-                            &mut run,
-                            fwd,
-                            NftHook::Postrouting,
-                            (&iif, &oif),
-                        ));
+                        let fwd = self.hook(&mut run, forward, Hook::Forward, (&iif, &oif));
+                        finished.extend(self.hook(&mut run, fwd, Hook::Postrouting, (&iif, &oif)));
                     }
                 }
             }
             Entry::Local => {
                 let oif = interface_for(self.settings, packet.dst);
-                for p in self.hook(&mut run, start, NftHook::Output, ("", &oif)) {
+                for p in self.hook(&mut run, start, Hook::Output, ("", &oif)) {
                     let Progress::Going(s) = p else {
                         finished.push(p);
                         continue;
@@ -142,10 +127,10 @@ impl<'a> Tracer<'a> {
                     let oif = interface_for(self.settings, s.packet.dst);
                     let local = is_local(self.settings, s.packet.dst);
                     let out = vec![Progress::Going(s)];
-                    let post = self.hook(&mut run, out, NftHook::Postrouting, ("", &oif));
+                    let post = self.hook(&mut run, out, Hook::Postrouting, ("", &oif));
                     if local {
                         // Delivered over loopback: conntrack already holds the NAT.
-                        finished.extend(self.hook(&mut run, post, NftHook::Input, ("lo", "")));
+                        finished.extend(self.hook(&mut run, post, Hook::Input, ("lo", "")));
                     } else {
                         finished.extend(post);
                     }
@@ -161,13 +146,13 @@ impl<'a> Tracer<'a> {
         &self,
         run: &mut Run,
         paths: Vec<Progress>,
-        hook: NftHook,
+        hook: Hook,
         (iifname, oifname): (&str, &str),
     ) -> Vec<Progress> {
         let chains = self.index.base_chains(hook, run.family);
         let walker = Walker {
             index: &self.index,
-            hook: sim_hook(hook),
+            hook,
             ctx: Context {
                 settings: self.settings,
                 iifname: iifname.to_owned(),

@@ -615,17 +615,7 @@ fn service_port_rules(rs: &mut Ruleset, plan: &ProxyPlan, sp: &ServicePortPlan, 
         masq.push(Match::Source { negated: false, address: Address::host(ep.ip) });
         let mut m = head(3);
         if sp.session_affinity_timeout.is_some() {
-            m.push(Match::Recent(Recent {
-                name: Some(sep.to_owned()),
-                action: RecentAction::Set,
-                negated: false,
-                seconds: None,
-                hitcount: None,
-                rttl: false,
-                reap: false,
-                mask: None,
-                rsource: None,
-            }));
+            m.push(Match::Recent(Recent::new(Some(sep.to_owned()), RecentAction::Set)));
         }
         m.push(Match::PortModule { module: proto.to_owned() });
         m.push(Match::Protocol { negated: false, protocol: proto.to_owned() });
@@ -665,15 +655,9 @@ fn endpoint_dispatch<'s>(
             let sep = sep_of(i);
             let mut m = head(i);
             m.push(Match::Recent(Recent {
-                name: Some(sep.to_owned()),
-                action: RecentAction::Rcheck,
-                negated: false,
                 seconds: Some(timeout),
-                hitcount: None,
-                rttl: false,
                 reap: true,
-                mask: None,
-                rsource: None,
+                ..Recent::new(Some(sep.to_owned()), RecentAction::Rcheck)
             }));
             chain.rules.push(Rule::new(m, jump(sep)));
         }

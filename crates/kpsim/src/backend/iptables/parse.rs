@@ -253,17 +253,7 @@ fn recent(w: &mut Words<'_>) -> Option<Match> {
         "--rsource",
         "--rdest",
     ];
-    let mut r = Recent {
-        name: None,
-        action: RecentAction::Rcheck,
-        negated: false,
-        seconds: None,
-        hitcount: None,
-        rttl: false,
-        reap: false,
-        mask: None,
-        rsource: None,
-    };
+    let mut r = Recent::new(None, RecentAction::Rcheck);
     let mut action = false;
     while let Some(negated) = w.negation_before(OPTS) {
         match w.next()? {

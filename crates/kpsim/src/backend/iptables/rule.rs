@@ -175,6 +175,23 @@ pub struct Recent {
     pub rsource: Option<bool>,
 }
 
+impl Recent {
+    /// `-m recent --<action> [--name NAME]` with no other option written.
+    pub fn new(name: Option<String>, action: RecentAction) -> Recent {
+        Recent {
+            name,
+            action,
+            negated: false,
+            seconds: None,
+            hitcount: None,
+            rttl: false,
+            reap: false,
+            mask: None,
+            rsource: None,
+        }
+    }
+}
+
 /// `-m statistic`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub enum Statistic {

@@ -163,39 +163,7 @@ impl ChainType {
     }
 }
 
-/// A netfilter hook of the `ip`/`ip6`/`inet` families.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Hook {
-    Prerouting,
-    Input,
-    Forward,
-    Output,
-    Postrouting,
-}
-
-impl Hook {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Hook::Prerouting => "prerouting",
-            Hook::Input => "input",
-            Hook::Forward => "forward",
-            Hook::Output => "output",
-            Hook::Postrouting => "postrouting",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Hook> {
-        match s {
-            "prerouting" => Some(Hook::Prerouting),
-            "input" => Some(Hook::Input),
-            "forward" => Some(Hook::Forward),
-            "output" => Some(Hook::Output),
-            "postrouting" => Some(Hook::Postrouting),
-            _ => None,
-        }
-    }
-}
+pub use crate::backend::Hook;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
 #[serde(rename_all = "lowercase")]

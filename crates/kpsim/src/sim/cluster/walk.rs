@@ -304,6 +304,12 @@ impl<'n> Session<'n> {
         Hop::new(kind, pkt.direction, actor, place, pkt.message, pkt.packet, text)
     }
 
+    /// The CNI moves the packet through a pod's veth (either way).
+    fn veth_hop(place: Place, pkt: &Pkt, veth: &str, text: String) -> Hop {
+        Hop::new(HopKind::Link, pkt.direction, Actor::Cni, place, pkt.message, pkt.packet, text)
+            .on(veth.to_owned())
+    }
+
     fn pod_sends(&self, st: &mut FlowState, pod: &'n PodNetns, pkt: Pkt) -> Move<'n> {
         let dst = pkt.packet.dst;
         let place = Netns::Pod(pod).place();
@@ -364,16 +370,12 @@ impl<'n> Session<'n> {
         } else {
             "to its gateway, the node's cni0"
         };
-        st.hops.push(
-            self.hop(
-                HopKind::Link,
-                Actor::Cni,
-                place,
-                &pkt,
-                format!("eth0 → {} → cni0 on {}: {how}", pod.veth, node.name),
-            )
-            .on(pod.veth.clone()),
-        );
+        st.hops.push(Self::veth_hop(
+            place,
+            &pkt,
+            &pod.veth,
+            format!("eth0 → {} → cni0 on {}: {how}", pod.veth, node.name),
+        ));
         Move::To(Position::NodeArrives { node, iface: BRIDGE, veth: Some(pod.veth.as_str()) }, pkt)
     }
 
@@ -514,16 +516,12 @@ impl<'n> Session<'n> {
                     } else {
                         ""
                     };
-                    st.hops.push(
-                        self.hop(
-                            HopKind::Link,
-                            Actor::Cni,
-                            place,
-                            &pkt,
-                            format!("cni0 → {} → eth0 of {}{hairpin}", p.veth, p.pod),
-                        )
-                        .on(p.veth.clone()),
-                    );
+                    st.hops.push(Self::veth_hop(
+                        place,
+                        &pkt,
+                        &p.veth,
+                        format!("cni0 → {} → eth0 of {}{hairpin}", p.veth, p.pod),
+                    ));
                     Move::To(Position::PodArrives(p), pkt)
                 }
                 None => unreachable(st, BRIDGE),
