@@ -168,6 +168,22 @@ pub fn focus_id(id: &str) {
     }
 }
 
+/// Moves keyboard focus to the first element matching `selector` and scrolls to it; whether
+/// there was one.
+pub fn focus_selector(selector: &str) -> bool {
+    match document()
+        .and_then(|d| d.query_selector(selector).ok().flatten())
+        .and_then(|e| e.dyn_into::<HtmlElement>().ok())
+    {
+        Some(el) => {
+            let _ = el.focus();
+            el.scroll_into_view();
+            true
+        }
+        None => false,
+    }
+}
+
 /// Makes a Rust panic visible: the message goes to the console and to
 /// `data-kpsim-panic` on `<html>`, where `boot.js` shows it in its error banner. (The
 /// release build aborts after the hook: the module traps, and `boot.js` catches that.)

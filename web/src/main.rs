@@ -8,6 +8,7 @@
 //! Nothing typed into the page leaves the browser: the app makes no network requests.
 
 mod browser;
+mod cluster_tracing;
 mod components;
 mod computed;
 mod examples;

@@ -16,6 +16,7 @@ use yew::Reducible;
 
 use crate::examples;
 use crate::view_model::cluster_trace::ClusterTraceForm;
+use crate::view_model::kube_proxy::KubeProxyChoice;
 use crate::view_model::rules::Spelling;
 use crate::view_model::trace::TraceForm;
 use doc::{Doc, SPLIT_MAX, SPLIT_MIN};
@@ -35,6 +36,15 @@ pub struct State {
     pub shared: Option<Shared>,
     /// The examples gallery is open.
     pub examples_open: bool,
+    /// A Cluster trace hop whose rule the Rules panel should show and focus.
+    pub reveal: Option<Reveal>,
+}
+
+/// "Show me the rule of hop N": `seq` tells two clicks on the same hop apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reveal {
+    pub hop: usize,
+    pub seq: u64,
 }
 
 /// A link made by the Share button.
@@ -91,12 +101,30 @@ pub enum Action {
     SetTrace(TraceForm),
     /// The Cluster trace panel's form changed.
     SetClusterTrace(ClusterTraceForm),
+    /// kube-proxy on these nodes runs, never ran, or stops after syncing the text as it is
+    /// now (again: a resync).
+    SetKubeProxy(Vec<String>, KubeProxyChoice),
+    /// Show the rule a Cluster trace hop acted by: its node and mode in the Rules panel.
+    RevealHop {
+        node: String,
+        mode: Mode,
+        hop: usize,
+    },
+    /// Open these chains of the jump graph (`table/chain` keys).
+    OpenChains(Vec<String>),
 }
 
 impl State {
     /// A state showing `doc`.
     pub fn showing(doc: Doc) -> State {
-        State { doc: Rc::new(doc), notice: None, paused: false, shared: None, examples_open: false }
+        State {
+            doc: Rc::new(doc),
+            notice: None,
+            paused: false,
+            shared: None,
+            examples_open: false,
+            reveal: None,
+        }
     }
 
     /// What the page opens with: `saved` is the autosaved document (JSON), `fragment` the
@@ -139,6 +167,7 @@ impl State {
             paused: crashed,
             shared: None,
             examples_open: false,
+            reveal: None,
         }
     }
 
@@ -154,7 +183,14 @@ impl State {
     }
 
     fn replace_doc(&self, doc: Rc<Doc>, notice: Option<Notice>) -> Rc<State> {
-        Rc::new(State { doc, notice, paused: self.paused, shared: None, examples_open: false })
+        Rc::new(State {
+            doc,
+            notice,
+            paused: self.paused,
+            shared: None,
+            examples_open: false,
+            reveal: None,
+        })
     }
 }
 
@@ -172,6 +208,7 @@ impl Reducible for State {
             Action::Edit(text) => self.with_doc(|d| {
                 if *d.text != *text {
                     d.text = text.into();
+                    d.edits += 1;
                 }
             }),
             Action::OpenExample(id) => match examples::find(id) {
@@ -225,6 +262,23 @@ impl Reducible for State {
             Action::ShowExamples(open) => Rc::new(State { examples_open: open, ..(*self).clone() }),
             Action::SetTrace(form) => self.with_doc(|d| d.trace = form),
             Action::SetClusterTrace(form) => self.with_doc(|d| d.cluster_trace = form),
+            Action::SetKubeProxy(nodes, choice) => self.with_doc(|d| {
+                let now = d.snapshot();
+                d.cluster_trace.set_kube_proxy(&nodes, choice, &now);
+            }),
+            Action::RevealHop { node, mode, hop } => {
+                let seq = self.reveal.map_or(1, |r| r.seq + 1);
+                let shown = self.with_doc(|d| {
+                    d.node = Some(node);
+                    d.mode = mode;
+                });
+                Rc::new(State { reveal: Some(Reveal { hop, seq }), ..(*shown).clone() })
+            }
+            Action::OpenChains(keys) => self.with_doc(|d| {
+                for key in keys {
+                    d.chains.insert(key, true);
+                }
+            }),
         }
     }
 }
@@ -284,7 +338,7 @@ mod tests {
     fn a_newer_link_keeps_the_saved_work_until_opened_anyway() {
         let saved = Doc { text: "mine: 1\n".into(), ..Doc::default() };
         let linked = Doc { text: "future: 1\n".into(), ..Doc::default() };
-        let fragment = link::encode(&linked).replacen("v1:", "v2:", 1);
+        let fragment = link::encode(&linked).replacen("v2:", "v3:", 1);
         let s = Rc::new(State::open(Some(&saved.to_json()), &fragment, false));
         assert_eq!(*s.doc, saved);
         let Some(Notice::LinkProblem { message, linked: Some(_) }) = &s.notice else {
@@ -352,6 +406,49 @@ mod tests {
         let s = reduce(&Rc::new(State::default()), Action::ShowExamples(true));
         assert!(s.examples_open);
         assert!(!reduce(&s, Action::OpenExample("headless")).examples_open);
+    }
+
+    #[test]
+    fn every_edit_is_counted_and_stopping_kube_proxy_after_sync_freezes_the_text_at_it() {
+        let s = reduce(&Rc::new(State::default()), Action::Edit("a: 1\n".into()));
+        let s = reduce(&s, Action::Edit("a: 2\n".into()));
+        assert_eq!(s.doc.edits, 2);
+        let nodes = vec!["minikube".to_owned(), "minikube-m02".to_owned()];
+        let s = reduce(&s, Action::SetKubeProxy(nodes, KubeProxyChoice::StoppedAfterSync));
+        let frozen = &s.doc.cluster_trace.frozen;
+        assert_eq!(frozen.len(), 2);
+        assert_eq!((&*frozen["minikube"].text, frozen["minikube"].edit), ("a: 2\n", 2));
+        // Later edits do not reach the snapshot; a resync takes the text as it is then.
+        let s = reduce(&s, Action::Edit("a: 3\n".into()));
+        assert_eq!(&*s.doc.cluster_trace.frozen["minikube"].text, "a: 2\n");
+        let resync = vec!["minikube".to_owned()];
+        let s = reduce(&s, Action::SetKubeProxy(resync, KubeProxyChoice::StoppedAfterSync));
+        let f = &s.doc.cluster_trace.frozen;
+        assert_eq!((&*f["minikube"].text, f["minikube"].edit), ("a: 3\n", 3));
+        assert_eq!(&*f["minikube-m02"].text, "a: 2\n");
+        // Never ran and running replace the freeze.
+        let s =
+            reduce(&s, Action::SetKubeProxy(vec!["minikube".into()], KubeProxyChoice::NeverRan));
+        assert!(s.doc.cluster_trace.stopped("minikube"));
+        assert!(!s.doc.cluster_trace.frozen.contains_key("minikube"));
+        let s =
+            reduce(&s, Action::SetKubeProxy(vec!["minikube-m02".into()], KubeProxyChoice::Running));
+        assert!(s.doc.cluster_trace.frozen.is_empty());
+    }
+
+    #[test]
+    fn revealing_a_hop_selects_its_node_and_mode_and_counts_the_clicks() {
+        let s = Rc::new(State::default());
+        let hop =
+            |node: &str| Action::RevealHop { node: node.into(), mode: Mode::Nftables, hop: 4 };
+        let s = reduce(&s, hop("minikube-m02"));
+        assert_eq!(s.doc.node.as_deref(), Some("minikube-m02"));
+        assert_eq!(s.doc.mode, Mode::Nftables);
+        assert_eq!(s.reveal, Some(Reveal { hop: 4, seq: 1 }));
+        let again = reduce(&s, hop("minikube-m02"));
+        assert_eq!(again.reveal, Some(Reveal { hop: 4, seq: 2 }), "a second click reveals again");
+        let opened = reduce(&again, Action::OpenChains(vec!["nat/KUBE-SVC-X".into()]));
+        assert_eq!(opened.doc.chains.get("nat/KUBE-SVC-X"), Some(&true));
     }
 
     #[test]

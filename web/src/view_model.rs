@@ -6,8 +6,9 @@
 //!
 //! One module per panel: [`editor`] (highlighted lines and diagnostics in the text),
 //! [`diagnostics`] (the list under the editor), [`objects`] (what was read), [`cluster`],
-//! [`endpoints`], [`rules`], [`trace`], [`cluster_trace`] with its [`path_diagram`] and [`distribution`], and [`origin`] (the badges of defaulted and allocated
-//! values they share).
+//! [`endpoints`], [`rules`], [`trace`], [`cluster_trace`] with its [`kube_proxy`] experiment,
+//! [`path_diagram`] and [`distribution`], and [`origin`] (the badges of defaulted and
+//! allocated values they share).
 
 pub mod cluster;
 pub mod cluster_trace;
@@ -15,6 +16,7 @@ pub mod diagnostics;
 pub mod distribution;
 pub mod editor;
 pub mod endpoints;
+pub mod kube_proxy;
 pub mod objects;
 pub mod origin;
 pub mod path_diagram;

@@ -1,12 +1,14 @@
 //! The root component: owns the reducer, runs the core on the editor's text (memoised per
 //! text by [`Cache`]), saves the document, and lays out the editor beside the panels.
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use kpsim::sim::Choices;
 use yew::prelude::*;
 
 use crate::browser;
+use crate::cluster_tracing::use_cluster_tracing;
 use crate::components::cluster_panel::ClusterPanel;
 use crate::components::cluster_trace_panel::ClusterTracePanel;
 use crate::components::diagnostic_list::DiagnosticList;
@@ -27,7 +29,9 @@ use crate::state::doc::Doc;
 use crate::state::{Action, State, link};
 use crate::view_model::diagnostics::{DiagnosticsView, diagnostics_view};
 use crate::view_model::editor::{EditorView, editor_view};
+use crate::view_model::kube_proxy::{NodeKubeProxy, frozen_status};
 use crate::view_model::objects::object_rows;
+use crate::view_model::rules::ActedRule;
 use crate::view_model::trace::{node_trace_view, resolve, suggestions};
 
 /// The whole page.
@@ -136,13 +140,84 @@ pub fn App() -> Html {
     let suggestions = use_memo(computed.clone(), |c| {
         c.as_ref().map(|c| suggestions(&c.analysis.cluster, c.family)).unwrap_or_default()
     });
-    // The Rules panel marks what the trace matched when it shows the traced node.
-    let acted = Rc::new(match trace.as_deref() {
-        Some(TraceResult { view: Ok(v), .. }) if *v.node == *node && v.mode == doc.mode => {
-            v.acted.clone()
+    // The texts kube-proxy last synced on nodes where it stopped after a sync.
+    let frozen: Rc<Vec<Rc<Computed>>> = {
+        let texts: Vec<AttrValue> = match &computed {
+            Some(_) => doc
+                .cluster_trace
+                .frozen
+                .values()
+                .map(|f| AttrValue::from(Rc::clone(&f.text)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut all: Vec<Rc<Computed>> = Vec::new();
+        for text in texts {
+            let c = cache.get(&text);
+            if !all.iter().any(|a| Rc::ptr_eq(a, &c)) {
+                all.push(c);
+            }
         }
+        let ids: Vec<u64> = all.iter().map(|c| c.id()).collect();
+        use_memo(ids, move |_| all)
+    };
+    let tracing =
+        use_cluster_tracing(computed.clone(), doc.cluster_trace.clone(), Rc::clone(&frozen));
+    let cluster_acted = match tracing.traced.as_ref() {
+        Ok(t) if t.mode == doc.mode => t.acted.clone(),
         _ => Default::default(),
+    };
+    // The Rules panel marks what the traces matched when it shows a node they went through.
+    let acted = {
+        let mut acted: BTreeMap<ActedRule, Vec<usize>> =
+            cluster_acted.get(node.as_str()).cloned().unwrap_or_default();
+        if let Some(TraceResult { view: Ok(v), .. }) = trace.as_deref()
+            && *v.node == *node
+            && v.mode == doc.mode
+        {
+            for rule in &v.acted {
+                acted.entry(rule.clone()).or_default();
+            }
+        }
+        use_memo(acted, |a| a.clone())
+    };
+    let kube_proxy_here = doc.cluster_trace.kube_proxy(&node);
+    let rules_frozen = match kube_proxy_here {
+        NodeKubeProxy::Frozen(f) => frozen.iter().find(|c| *c.text == *f.text).map(|c| {
+            let note = format!(
+                "In the Cluster trace, kube-proxy on {node} stopped after a sync: these are the rules it left behind, {} — not what the manifests now say.",
+                frozen_status(f, &doc.text, doc.edits)
+            );
+            (Rc::clone(c), AttrValue::from(note))
+        }),
+        _ => None,
+    };
+    let rules_note = (kube_proxy_here == NodeKubeProxy::NeverRan).then(|| {
+        AttrValue::from(format!(
+            "In the Cluster trace, kube-proxy never ran on {node}: the node has none of these rules."
+        ))
     });
+    // The node picker says where the Cluster trace acted and where rules are frozen.
+    let node_marks: Rc<BTreeMap<String, String>> = {
+        let mut marks = BTreeMap::new();
+        for n in computed.iter().flat_map(|c| &c.nodes) {
+            let mut words = Vec::new();
+            match doc.cluster_trace.kube_proxy(n) {
+                NodeKubeProxy::Frozen(f) => words.push(format!("rules frozen at edit {}", f.edit)),
+                NodeKubeProxy::NeverRan => words.push("no kube-proxy".to_owned()),
+                NodeKubeProxy::Running => {}
+            }
+            let hops: usize =
+                cluster_acted.get(n).map_or(0, |r| r.values().filter(|h| !h.is_empty()).count());
+            if hops > 0 {
+                words.push(format!("traced: {hops} rule{}", if hops == 1 { "" } else { "s" }));
+            }
+            if !words.is_empty() {
+                marks.insert(n.clone(), words.join(", "));
+            }
+        }
+        use_memo(marks, |m| m.clone())
+    };
     let chains = use_memo(doc.chains.clone(), |c| c.clone());
 
     let on_edit = {
@@ -186,20 +261,22 @@ pub fn App() -> Html {
                     if let Some(c) = &computed {
                         <div class="results-bar">
                             <NodeModeBar nodes={c.nodes.clone()} node={node.clone()} mode={doc.mode}
-                                         dispatch={dispatch.clone()} />
+                                         marks={Rc::clone(&node_marks)} dispatch={dispatch.clone()} />
                             <PanelNav />
                         </div>
                         <ClusterPanel computed={Rc::clone(c)} />
                         <EndpointsPanel computed={Rc::clone(c)} node={node.clone()} mode={doc.mode} />
                         <RulesPanel computed={Rc::clone(c)} node={node.clone()} mode={doc.mode}
                                     spelling={doc.spelling} chains={chains} acted={acted}
+                                    frozen={rules_frozen} note={rules_note} reveal={state.reveal}
                                     dispatch={dispatch.clone()} />
                         if let Some(result) = trace {
                             <TracePanel form={doc.trace.clone()} {result} suggestions={suggestions}
                                         computed_id={c.id()} dispatch={dispatch.clone()} />
                         }
                         <ClusterTracePanel computed={Rc::clone(c)} form={doc.cluster_trace.clone()}
-                                           dispatch={dispatch.clone()} />
+                                           tracing={tracing.clone()} text={doc.text.clone()}
+                                           edits={doc.edits} dispatch={dispatch.clone()} />
                     }
                 </section>
             </main>

@@ -2,32 +2,37 @@
 //! protocol, mode, kube-proxy stopped on all or some nodes, seed or all branches), the
 //! walkthrough's experiments as one-click buttons, the outcome in large type and the hops.
 //!
-//! The trace is computed here from the text's [`Computed`] and the form (memoised on both);
-//! rows come from [`crate::view_model::cluster_trace`]. Not responsible for the per-node
-//! trace (`trace_panel`).
+//! The trace comes computed ([`ClusterTracing`], shared with the Rules panel, whose rules a
+//! hop's "show in Rules" button reveals); rows come from
+//! [`crate::view_model::cluster_trace`]. kube-proxy per node is running, never ran, or
+//! stopped after sync (its rules frozen at the text of that moment, with a resync button).
+//! Not responsible for the per-node trace (`trace_panel`).
 
 use std::rc::Rc;
 
 use kpsim::settings::Mode;
-use kpsim::sim::cluster::ClusterNetwork;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use crate::cluster_tracing::{ClusterTracing, Traced};
 use crate::components::path_diagram::PathDiagramView;
 use crate::computed::Computed;
 use crate::state::Action;
-use crate::view_model::cluster_trace::{
-    ClusterTraceForm, ClusterTraceView, HopRow, Preset, cluster_trace_view, prepare,
-};
+use crate::view_model::cluster_trace::{ClusterTraceForm, HopRow, Preset, without_server_pod};
 use crate::view_model::distribution::{
     self, DEFAULT_CONNECTIONS, HistogramView, MAX_CONNECTIONS, parse_connections,
 };
-use crate::view_model::path_diagram::{PathDiagram, path_diagram};
+use crate::view_model::kube_proxy::{FrozenRules, KubeProxyChoice, NodeKubeProxy, frozen_status};
 
 #[derive(Debug, Properties, PartialEq)]
 pub struct Props {
     pub computed: Rc<Computed>,
     pub form: ClusterTraceForm,
+    /// The trace of `form`, computed by the page (the Rules panel shares it).
+    pub tracing: ClusterTracing,
+    /// The editor's text and edit count now (how old frozen rules are).
+    pub text: AttrValue,
+    pub edits: u64,
     pub dispatch: Callback<Action>,
 }
 
@@ -39,7 +44,6 @@ enum Field {
     Protocol,
     Mode,
     StoppedEverywhere,
-    StoppedOn(String),
     Seed,
     AllBranches,
 }
@@ -48,30 +52,7 @@ enum Field {
 #[component]
 pub fn ClusterTracePanel(props: &Props) -> Html {
     let c = &props.computed;
-    let prepared = use_memo((Rc::clone(c), props.form.clone()), |(c, form)| {
-        prepare(form, &c.analysis.cluster, c.family)
-    });
-    // The network (every node's rules) depends only on the text and the experiments: typing
-    // in from/to or changing the seed does not rebuild it.
-    let experiments = prepared.as_ref().as_ref().ok().map(|(_, e)| e.clone());
-    let network = use_memo((Rc::clone(c), experiments), |(c, experiments)| {
-        experiments.as_ref().map(|e| {
-            ClusterNetwork::new(&c.analysis.cluster, e).map(Rc::new).map_err(|e| e.to_string())
-        })
-    });
-    let traced = {
-        let (prepared, network) = (Rc::clone(&prepared), Rc::clone(&network));
-        use_memo((Rc::clone(c), props.form.clone()), move |(c, form)| {
-            let (request, _) = prepared.as_ref().as_ref().map_err(Clone::clone)?;
-            let network = match network.as_ref() {
-                Some(n) => n.as_ref().map_err(Clone::clone)?,
-                None => return Err("no network".to_owned()),
-            };
-            let trace = network.trace(request).map_err(|e| e.to_string())?;
-            let diagram = path_diagram(&trace, &c.analysis.cluster, c.family, |n| form.stopped(n));
-            Ok((cluster_trace_view(&trace), Rc::new(diagram)))
-        })
-    };
+    let ClusterTracing { prepared, network, traced } = props.tracing.clone();
     let connections = use_state(|| DEFAULT_CONNECTIONS.to_string());
     // N traces per change cost more than the rest of the page: only while the user asks.
     let counting = use_state(|| false);
@@ -84,11 +65,8 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
             }
             let n = parse_connections(text)?;
             let (request, _) = prepared.as_ref().as_ref().map_err(Clone::clone)?;
-            match network.as_ref() {
-                Some(Ok(network)) => distribution::run(network, request, n).map(Some),
-                Some(Err(why)) => Err(why.clone()),
-                None => Err("no network".to_owned()),
-            }
+            let network = network.as_ref().as_ref().map_err(Clone::clone)?;
+            distribution::run(network, request, n).map(Some)
         })
     };
     let on_counting = {
@@ -119,13 +97,6 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
                     form.mode = if v == "nftables" { Mode::Nftables } else { Mode::Iptables };
                 }
                 Field::StoppedEverywhere => form.stopped_everywhere = input().checked(),
-                Field::StoppedOn(node) => {
-                    if input().checked() {
-                        form.stopped_on.insert(node.clone());
-                    } else {
-                        form.stopped_on.remove(node);
-                    }
-                }
                 Field::Seed => form.seed = input().value().trim().parse().unwrap_or(0),
                 Field::AllBranches => form.all_branches = input().checked(),
             }
@@ -136,10 +107,46 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
         let cb = on(field);
         Callback::from(move |e: InputEvent| cb.emit(e.into()))
     };
+    let now = FrozenRules { text: Rc::from(&*props.text), edit: props.edits };
+    let delivered_to = match traced.as_ref() {
+        Ok(t) => t.view.delivered_to.clone(),
+        Err(_) => None,
+    };
     let preset = |p: Preset| {
         let (dispatch, form, c) = (props.dispatch.clone(), props.form.clone(), Rc::clone(c));
+        let (now, delivered_to) = (now.clone(), delivered_to.clone());
         Callback::from(move |_: MouseEvent| {
-            dispatch.emit(Action::SetClusterTrace(p.apply(&form, &c.analysis.cluster, c.family)));
+            let cluster = &c.analysis.cluster;
+            dispatch.emit(Action::SetClusterTrace(p.apply(&form, cluster, c.family, &now)));
+            if p == Preset::FreezeThenDeletePod
+                && let Some(text) =
+                    without_server_pod(&c.text, &c.analysis, delivered_to.as_deref())
+            {
+                dispatch.emit(Action::Edit(text));
+            }
+        })
+    };
+    let kube_proxy = |node: String| {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |e: Event| {
+            let value = e.target_unchecked_into::<HtmlSelectElement>().value();
+            if let Some(choice) = KubeProxyChoice::from_id(&value) {
+                dispatch.emit(Action::SetKubeProxy(vec![node.clone()], choice));
+            }
+        })
+    };
+    let resync = |node: String| {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |_: MouseEvent| {
+            dispatch
+                .emit(Action::SetKubeProxy(vec![node.clone()], KubeProxyChoice::StoppedAfterSync));
+        })
+    };
+    let reveal = {
+        let dispatch = props.dispatch.clone();
+        let mode = traced.as_ref().as_ref().map_or(props.form.mode, |t| t.mode);
+        Callback::from(move |(node, hop): (String, usize)| {
+            dispatch.emit(Action::RevealHop { node, mode, hop });
         })
     };
     let f = &props.form;
@@ -186,26 +193,40 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
                     { "all branches" }
                 </label>
                 <fieldset class="kube-proxy-stopped">
-                    <legend>{ "kube-proxy stopped (rules flushed)" }</legend>
+                    <legend>{ "kube-proxy per node" }</legend>
                     <label for="ct-stopped-all" class="checkbox">
                         <input id="ct-stopped-all" type="checkbox" checked={f.stopped_everywhere}
                                onchange={on(Field::StoppedEverywhere)} />
-                        { "all nodes" }
+                        { "never ran on any node (no rules)" }
                     </label>
                     { for c.analysis.cluster.nodes.iter().map(|n| {
-                        let id = format!("ct-stopped-{}", n.name);
+                        let id = format!("ct-kube-proxy-{}", n.name);
+                        let state = f.kube_proxy(&n.name);
+                        let choice = state.choice();
                         html! {
-                            <label for={id.clone()} class="checkbox">
-                                <input id={id} type="checkbox" data-node={n.name.clone()}
-                                       checked={f.stopped(&n.name)} disabled={f.stopped_everywhere}
-                                       onchange={on(Field::StoppedOn(n.name.clone()))} />
-                                { n.name.clone() }
-                            </label>
+                            <div class="kube-proxy-node" data-node={n.name.clone()} data-kube-proxy={choice.id()}>
+                                <label for={id.clone()}>{ n.name.clone() }</label>
+                                <select id={id} data-node={n.name.clone()} disabled={f.stopped_everywhere}
+                                        onchange={kube_proxy(n.name.clone())}>
+                                    { for KubeProxyChoice::ALL.into_iter().map(|k| html! {
+                                        <option value={k.id()} selected={k == choice}>{ k.label() }</option>
+                                    }) }
+                                </select>
+                                if let NodeKubeProxy::Frozen(frozen) = state {
+                                    <span class="frozen-status small" role="status">
+                                        { frozen_status(frozen, &props.text, props.edits) }
+                                    </span>
+                                    <button type="button" class="button small"
+                                            id={format!("ct-resync-{}", n.name)}
+                                            title="kube-proxy syncs once more: its rules catch up with the manifests as they are now, then stay frozen again"
+                                            onclick={resync(n.name.clone())}>{ "resync" }</button>
+                                }
+                            </div>
                         }
                     }) }
                 </fieldset>
             </form>
-            { view(&traced) }
+            { view(&traced, &reveal) }
             <section id="ct-histogram" class="ct-histogram" aria-labelledby="ct-histogram-title">
                 <h3 id="ct-histogram-title">{ "N connections" }</h3>
                 <p class="small muted">
@@ -259,9 +280,9 @@ fn histogram_view(result: &Result<Option<HistogramView>, String>) -> Html {
     }
 }
 
-fn view(result: &Result<(ClusterTraceView, Rc<PathDiagram>), String>) -> Html {
+fn view(result: &Result<Traced, String>, reveal: &Callback<(String, usize)>) -> Html {
     let (v, diagram) = match result {
-        Ok((v, d)) => (v, d),
+        Ok(t) => (&t.view, &t.diagram),
         Err(why) => {
             return html! { <p id="ct-error" class="notice error" role="status">{ why }</p> };
         }
@@ -291,18 +312,20 @@ fn view(result: &Result<(ClusterTraceView, Rc<PathDiagram>), String>) -> Html {
             if let Some(dns) = &v.dns {
                 <details id="ct-dns" class="trace-path">
                     <summary>{ format!("DNS: {} — {}", dns.name, dns.result) }</summary>
-                    { hops(&dns.hops) }
+                    { hops(&dns.hops, None) }
                 </details>
             }
             <details id="ct-hops" class="trace-path" open=true>
                 <summary>{ format!("Hops ({})", v.hops.len()) }</summary>
-                { hops(&v.hops) }
+                { hops(&v.hops, Some(reveal)) }
             </details>
         </div>
     }
 }
 
-fn hops(rows: &[HopRow]) -> Html {
+/// The hop list; with `reveal`, a hop kube-proxy acted in has a button that shows its rule in
+/// the Rules panel (the DNS query's hops have none: their node passes are another flow's).
+fn hops(rows: &[HopRow], reveal: Option<&Callback<(String, usize)>>) -> Html {
     html! {
         <ol class="hops ct-hops">
             { for rows.iter().map(|h| html! {
@@ -316,6 +339,16 @@ fn hops(rows: &[HopRow]) -> Html {
                     }
                     if let Some(rule) = &h.rule {
                         <div class="hop-rule mono small">{ rule }</div>
+                    }
+                    if let (Some(reveal), Some(node)) = (reveal, &h.rule_node) {
+                        <button type="button" class="button small hop-show-rule"
+                                data-hop={h.number.to_string()}
+                                onclick={reveal.reform({
+                                    let (node, hop) = (node.clone(), h.number);
+                                    move |_: MouseEvent| (node.clone(), hop)
+                                })}>
+                            { format!("show in Rules ({node})") }
+                        </button>
                     }
                 </li>
             }) }

@@ -1,5 +1,9 @@
 //! Which kube-proxy the panels show: the node it runs on and its mode (iptables or
-//! nftables). Shared by the Endpoints, Rules and Trace panels.
+//! nftables). Shared by the Endpoints, Rules and Trace panels. Each node is marked with what
+//! the Cluster trace did there (rules it acted by, kube-proxy frozen or absent).
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use kpsim::settings::Mode;
 use web_sys::HtmlSelectElement;
@@ -12,6 +16,8 @@ pub struct Props {
     pub nodes: Vec<String>,
     pub node: AttrValue,
     pub mode: Mode,
+    /// A few words about some nodes (`rules frozen at edit 3, traced: 4 rules`).
+    pub marks: Rc<BTreeMap<String, String>>,
     pub dispatch: Callback<Action>,
 }
 
@@ -42,7 +48,12 @@ pub fn NodeModeBar(props: &Props) -> Html {
             <label for="node-select">{ "kube-proxy on node" }</label>
             <select id="node-select" {onchange}>
                 { for props.nodes.iter().map(|n| html! {
-                    <option value={n.clone()} selected={*n == *props.node}>{ n }</option>
+                    <option value={n.clone()} selected={*n == *props.node} data-mark={props.marks.get(n).cloned()}>
+                        { match props.marks.get(n) {
+                            Some(mark) => format!("{n} ({mark})"),
+                            None => n.clone(),
+                        } }
+                    </option>
                 }) }
             </select>
             <fieldset class="modes">

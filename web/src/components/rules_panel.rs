@@ -1,8 +1,13 @@
 //! The Rules panel: one node's ruleset as a jump graph of collapsible chains (each chain name
-//! explained on hover, the rules the trace matched highlighted), the spelling switch
-//! (what kube-proxy writes / what the node shows), and the whole text with Copy and Download.
+//! explained on hover, the rules the traces matched highlighted, the Cluster trace's hop
+//! numbers beside the rules that acted in them), the spelling switch (what kube-proxy writes /
+//! what the node shows), and the whole text with Copy and Download.
+//!
+//! On a node where the Cluster trace's kube-proxy stopped after a sync, it shows the frozen
+//! rules (what is on the node), with a note. A "show in Rules" click on a hop opens the
+//! chains down to that hop's rule and focuses it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use kpsim::settings::Mode;
@@ -11,9 +16,9 @@ use yew::prelude::*;
 
 use crate::browser;
 use crate::computed::Computed;
-use crate::state::Action;
+use crate::state::{Action, Reveal};
 use crate::view_model::rules::{
-    ActedRule, ChainView, RulesView, Spelling, TableView, pieces, rules_view,
+    ActedRule, ChainView, RulesView, Spelling, TableView, chains_to_open, pieces, rules_view,
 };
 
 #[derive(Debug, Properties, PartialEq)]
@@ -24,17 +29,27 @@ pub struct Props {
     pub spelling: Spelling,
     /// Chains the user opened or closed (`key` → open).
     pub chains: Rc<BTreeMap<String, bool>>,
-    /// Rules the trace matched on this node and mode.
-    pub acted: Rc<BTreeSet<ActedRule>>,
+    /// Rules the traces matched on this node and mode, with the Cluster trace hops each
+    /// acted in.
+    pub acted: Rc<BTreeMap<ActedRule, Vec<usize>>>,
+    /// The text kube-proxy last synced on this node, when it stopped after that sync, and
+    /// what to say about it.
+    pub frozen: Option<(Rc<Computed>, AttrValue)>,
+    /// Something else about kube-proxy on this node in the Cluster trace (it never ran).
+    pub note: Option<AttrValue>,
+    /// The hop whose rule to show.
+    pub reveal: Option<Reveal>,
     pub dispatch: Callback<Action>,
 }
 
 /// The ruleset of the selected node.
 #[component]
 pub fn RulesPanel(props: &Props) -> Html {
+    // The rules on the node: the frozen ones when kube-proxy stopped after a sync.
+    let source = props.frozen.as_ref().map_or(&props.computed, |(c, _)| c);
     let view: Rc<RulesView> = use_memo(
         (
-            Rc::clone(&props.computed),
+            Rc::clone(source),
             props.node.clone(),
             props.mode,
             props.spelling,
@@ -45,6 +60,27 @@ pub fn RulesPanel(props: &Props) -> Html {
             rules_view(node, &rules.ruleset, &rules.plan.service_ports, *spelling, acted)
         },
     );
+    // A hop to reveal: open the chains down to its rule, then (once drawn) focus it.
+    {
+        let (dispatch, chains) = (props.dispatch.clone(), Rc::clone(&props.chains));
+        let done = use_mut_ref(|| 0u64);
+        use_effect_with((props.reveal, Rc::clone(&view), chains), move |(reveal, view, chains)| {
+            let Some(reveal) = reveal.filter(|r| r.seq != *done.borrow()) else { return };
+            let closed: Vec<String> = chains_to_open(view, reveal.hop)
+                .into_iter()
+                .filter(|key| !chain_open(view, chains, key))
+                .collect();
+            if !closed.is_empty() {
+                dispatch.emit(Action::OpenChains(closed));
+                return;
+            }
+            *done.borrow_mut() = reveal.seq;
+            browser::focus_selector(&format!(
+                "#panel-rules li.rule[data-hops~=\"{}\"]",
+                reveal.hop
+            ));
+        });
+    }
     let spelling_input = |spelling: Spelling| {
         let dispatch = props.dispatch.clone();
         let onchange =
@@ -83,9 +119,15 @@ pub fn RulesPanel(props: &Props) -> Html {
                     view.node, view.mode.as_str(), view.chain_count, view.rule_count
                 ) }
                 if !props.acted.is_empty() {
-                    <span class="acted-legend">{ " Rules the trace matched are highlighted." }</span>
+                    <span class="acted-legend">{ " Rules the traces matched are highlighted; numbers are the Cluster trace's hops." }</span>
                 }
             </p>
+            if let Some((_, note)) = &props.frozen {
+                <p id="rules-frozen" class="notice rules-frozen" role="status">{ note.clone() }</p>
+            }
+            if let Some(note) = &props.note {
+                <p id="rules-kube-proxy-note" class="notice" role="status">{ note.clone() }</p>
+            }
             <div class="rules-toolbar">
                 <fieldset class="spellings">
                     <legend>{ "show" }</legend>
@@ -126,6 +168,7 @@ fn table(ctx: &Ctx<'_>, t: &TableView) -> Html {
 fn chain(ctx: &Ctx<'_>, t: &TableView, index: usize) -> Html {
     let Some(c) = t.chains.get(index) else { return html! {} };
     let open = ctx.chains.get(&c.key).copied().unwrap_or(c.open_by_default);
+    let hops = |r: &[usize]| r.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ");
     let ontoggle = {
         let (dispatch, key) = (ctx.dispatch.clone(), c.key.clone());
         Callback::from(move |e: Event| {
@@ -151,7 +194,12 @@ fn chain(ctx: &Ctx<'_>, t: &TableView, index: usize) -> Html {
                 }
                 <ol class="rules">
                     { for c.rules.iter().map(|r| html! {
-                        <li class={classes!("rule", r.acted.then_some("acted"))}>
+                        <li class={classes!("rule", r.acted.then_some("acted"), (!r.hops.is_empty()).then_some("hop-acted"))}
+                            data-hops={(!r.hops.is_empty()).then(|| hops(&r.hops))}
+                            tabindex={(!r.hops.is_empty()).then_some("-1")}>
+                            { for r.hops.iter().map(|h| html! {
+                                <span class="hop-badge" title={format!("Cluster trace hop {h}")}>{ h.to_string() }</span>
+                            }) }
                             <code class="rule-text">{ rule_text(ctx, &r.text) }</code>
                             if !r.note.is_empty() { <span class="rule-note muted small">{ format!(" ({})", r.note) }</span> }
                             { for r.jumps.iter().filter(|j| j.owns).map(|j| html! {
@@ -167,6 +215,17 @@ fn chain(ctx: &Ctx<'_>, t: &TableView, index: usize) -> Html {
             }
         </details>
     }
+}
+
+/// Whether the chain `key` is drawn open.
+fn chain_open(view: &RulesView, chains: &BTreeMap<String, bool>, key: &str) -> bool {
+    let by_default = view
+        .tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .find(|c| c.key == key)
+        .is_some_and(|c| c.open_by_default);
+    chains.get(key).copied().unwrap_or(by_default)
 }
 
 fn chain_name(c: &ChainView) -> Html {

@@ -7,6 +7,7 @@
 //! link encodes it ([`super::link`]).
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use kpsim::settings::Mode;
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ use yew::AttrValue;
 
 use crate::examples;
 use crate::view_model::cluster_trace::ClusterTraceForm;
+use crate::view_model::kube_proxy::FrozenRules;
 use crate::view_model::rules::Spelling;
 use crate::view_model::trace::TraceForm;
 
@@ -84,6 +86,9 @@ pub struct Doc {
     pub trace: TraceForm,
     /// What the Cluster trace panel traces.
     pub cluster_trace: ClusterTraceForm,
+    /// How many times the text changed: the page's clock for "rules frozen at edit N" (the
+    /// core has no clock, and a count says more to a learner than a time).
+    pub edits: u64,
 }
 
 impl Default for Doc {
@@ -100,6 +105,7 @@ impl Default for Doc {
             split: SPLIT_DEFAULT,
             trace: TraceForm::default(),
             cluster_trace: ClusterTraceForm::default(),
+            edits: 0,
         }
     }
 }
@@ -115,6 +121,11 @@ impl Doc {
     pub fn from_json(json: &str) -> Result<Doc, String> {
         let doc: Doc = serde_json::from_str(json).map_err(|e| e.to_string())?;
         Ok(doc.normalized())
+    }
+
+    /// The text as it is now, for rules frozen at this edit.
+    pub fn snapshot(&self) -> FrozenRules {
+        FrozenRules { text: Rc::from(&*self.text), edit: self.edits }
     }
 
     fn normalized(mut self) -> Doc {

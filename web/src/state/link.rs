@@ -3,13 +3,19 @@
 //! The version prefix lets a later kpsim change the payload and still recognise old links; a
 //! link from a newer kpsim, or a damaged one, is an error the page shows — it never replaces
 //! the saved work on its own. Nothing here touches the browser.
+//!
+//! Versions: v1 — text, selections, forms, looks. v2 adds kube-proxy stopped after sync per
+//! node (the Cluster trace form's `frozen` snapshots) and the edit count they are dated by;
+//! a v1 link opens as a v2 document with every node's kube-proxy running or never run, as
+//! it said. A v2 link is refused by a v1 page as "newer" rather than opened without its
+//! frozen rules (which would silently change what a trace shows).
 
 use data_encoding::BASE64URL_NOPAD;
 
 use super::doc::Doc;
 
-/// The payload version this page writes and reads.
-pub const VERSION: u32 = 1;
+/// The payload version this page writes (it reads every version from 1 up to it).
+pub const VERSION: u32 = 2;
 
 /// A decompressed document larger than this is refused (a link is input like any other).
 const MAX_JSON: usize = 48 * 1024 * 1024;
@@ -60,7 +66,17 @@ pub fn decode(fragment: &str) -> Result<Option<Doc>, LinkError> {
     if version == 0 {
         return Err(LinkError::Damaged("there is no link format v0".into()));
     }
-    payload_doc(payload).map(Some).map_err(LinkError::Damaged)
+    payload_doc(payload).map(|doc| Some(migrate(version, doc))).map_err(LinkError::Damaged)
+}
+
+/// A document read from a link of `version`, as this version holds it. v1 → v2: the fields
+/// v2 added take their defaults (no frozen rules, edit count 0), which `Doc`'s defaults
+/// already give; this is where a change of meaning would go.
+fn migrate(version: u32, doc: Doc) -> Doc {
+    match version {
+        1 => Doc { edits: 0, ..doc },
+        _ => doc,
+    }
 }
 
 fn payload_doc(payload: &str) -> Result<Doc, String> {
@@ -88,7 +104,7 @@ mod tests {
             ..Doc::default()
         };
         let link = encode(&doc);
-        assert!(link.starts_with("v1:"));
+        assert!(link.starts_with("v2:"));
         assert!(link.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_:".contains(&b)), "{link}");
         assert_eq!(decode(&link), Ok(Some(doc)));
     }
@@ -107,15 +123,15 @@ mod tests {
     #[test]
     fn a_link_from_a_newer_version_is_an_error_that_may_still_be_read() {
         let current = encode(&Doc::default());
-        let newer = current.replacen("v1:", "v7:", 1);
+        let newer = current.replacen("v2:", "v7:", 1);
         match decode(&newer) {
             Err(LinkError::TooNew { version: 7, doc: Some(doc) }) => {
                 assert_eq!(*doc, Doc::default())
             }
             other => panic!("{other:?}"),
         }
-        match decode("v2:garbage") {
-            Err(e @ LinkError::TooNew { version: 2, doc: None }) => {
+        match decode("v3:garbage") {
+            Err(e @ LinkError::TooNew { version: 3, doc: None }) => {
                 assert!(e.message().contains("newer kpsim"), "{}", e.message());
             }
             other => panic!("{other:?}"),
@@ -139,5 +155,39 @@ mod tests {
         let deflated = miniz_oxide::deflate::compress_to_vec(b"[1,2,3]", 9);
         let link = format!("v1:{}", BASE64URL_NOPAD.encode(&deflated));
         assert!(matches!(decode(&link), Err(LinkError::Damaged(_))));
+    }
+
+    /// A link as the v1 page wrote it (its JSON had no `frozen` and no `edits`).
+    fn v1_link(json: &str) -> String {
+        let deflated = miniz_oxide::deflate::compress_to_vec(json.as_bytes(), 9);
+        format!("v1:{}", BASE64URL_NOPAD.encode(&deflated))
+    }
+
+    #[test]
+    fn a_v1_link_still_opens_with_its_experiments() {
+        let json = r#"{"text":"a: 1\n","example":null,"node":"minikube","mode":"iptables","spelling":"written","chains":{},"theme":"system","presentation":false,"split":40,"cluster_trace":{"from":"pod-client","to":"service:8080","protocol":"tcp","mode":"nftables","stopped_everywhere":false,"stopped_on":["minikube"],"seed":3,"all_branches":false}}"#;
+        let doc = decode(&v1_link(json)).expect("opens").expect("a document");
+        assert_eq!(&*doc.text, "a: 1\n");
+        let form = &doc.cluster_trace;
+        assert!(form.stopped("minikube") && !form.stopped("minikube-m02"));
+        assert!(form.frozen.is_empty());
+        assert_eq!((form.mode, form.seed, doc.edits), (kpsim::settings::Mode::Nftables, 3, 0));
+    }
+
+    #[test]
+    fn frozen_rules_travel_in_a_v2_link() {
+        use crate::view_model::kube_proxy::KubeProxyChoice;
+        let mut doc = Doc { text: "b: 2\n".into(), edits: 7, ..Doc::default() };
+        let now = doc.snapshot();
+        doc.cluster_trace.set_kube_proxy(
+            &["minikube".to_owned()],
+            KubeProxyChoice::StoppedAfterSync,
+            &now,
+        );
+        doc.text = "b: 3\n".into();
+        let back = decode(&encode(&doc)).expect("opens").expect("a document");
+        assert_eq!(back, doc);
+        assert_eq!(&*back.cluster_trace.frozen["minikube"].text, "b: 2\n");
+        assert_eq!(back.cluster_trace.frozen["minikube"].edit, 7);
     }
 }

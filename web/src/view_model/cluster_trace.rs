@@ -8,7 +8,7 @@
 //! trace is [`super::trace`]. Not responsible for walking the network (the core's) or for HTML
 //! (`components::cluster_trace_panel`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kpsim::model::{Cluster, Service};
 use kpsim::net::{IpFamily, join_host_port};
@@ -16,10 +16,12 @@ use kpsim::settings::Mode;
 use kpsim::sim::cluster::{
     Actor, ClusterTrace, Direction, Experiments, Hop, KubeProxy, Outcome, TraceRequest,
 };
-use kpsim::sim::{Choices, PacketProtocol};
+use kpsim::sim::{Choices, PacketProtocol, Trace};
 use serde::{Deserialize, Serialize};
 
 use super::cluster::short_name;
+use super::kube_proxy::{FrozenRules, KubeProxyChoice, NodeKubeProxy};
+use super::rules::ActedRule;
 
 /// What to trace across the cluster, as the user wrote it. Empty `from`/`to` take the
 /// natural choice (a client pod, the first Service port).
@@ -37,6 +39,8 @@ pub struct ClusterTraceForm {
     pub stopped_everywhere: bool,
     /// kube-proxy stopped on these nodes.
     pub stopped_on: BTreeSet<String>,
+    /// kube-proxy stopped after a sync on these nodes: their rules stay as they were then.
+    pub frozen: BTreeMap<String, FrozenRules>,
     pub seed: u64,
     pub all_branches: bool,
 }
@@ -50,6 +54,7 @@ impl Default for ClusterTraceForm {
             mode: Mode::Iptables,
             stopped_everywhere: false,
             stopped_on: BTreeSet::new(),
+            frozen: BTreeMap::new(),
             seed: 0,
             all_branches: false,
         }
@@ -57,9 +62,48 @@ impl Default for ClusterTraceForm {
 }
 
 impl ClusterTraceForm {
-    /// Whether kube-proxy is stopped on `node`.
+    /// Whether kube-proxy never ran on `node` (no rules at all).
     pub fn stopped(&self, node: &str) -> bool {
         self.stopped_everywhere || self.stopped_on.contains(node)
+    }
+
+    /// kube-proxy on `node`: "all nodes" wins, then never ran, then frozen.
+    pub fn kube_proxy(&self, node: &str) -> NodeKubeProxy<'_> {
+        if self.stopped(node) {
+            return NodeKubeProxy::NeverRan;
+        }
+        match self.frozen.get(node) {
+            Some(f) => NodeKubeProxy::Frozen(f),
+            None => NodeKubeProxy::Running,
+        }
+    }
+
+    /// Sets kube-proxy on `nodes`; stopping after sync snapshots `now` (choosing it again
+    /// is a resync). A choice for one node leaves "all nodes" only when it is "running".
+    pub fn set_kube_proxy(&mut self, nodes: &[String], choice: KubeProxyChoice, now: &FrozenRules) {
+        for node in nodes {
+            self.stopped_on.remove(node);
+            self.frozen.remove(node);
+            match choice {
+                KubeProxyChoice::Running => {}
+                KubeProxyChoice::NeverRan => {
+                    self.stopped_on.insert(node.clone());
+                }
+                KubeProxyChoice::StoppedAfterSync => {
+                    self.frozen.insert(node.clone(), now.clone());
+                }
+            }
+        }
+        if choice != KubeProxyChoice::NeverRan {
+            self.stopped_everywhere = false;
+        }
+    }
+
+    /// Every node running kube-proxy again.
+    fn run_everywhere(&mut self) {
+        self.stopped_everywhere = false;
+        self.stopped_on.clear();
+        self.frozen.clear();
     }
 }
 
@@ -74,11 +118,19 @@ pub enum Preset {
     CurlPod,
     /// ping the Service's ClusterIP.
     PingClusterIp,
+    /// kube-proxy stops after syncing the manifests as they are, then a server pod is
+    /// deleted: the frozen rules still send connections to it.
+    FreezeThenDeletePod,
 }
 
 impl Preset {
-    pub const ALL: [Preset; 4] =
-        [Preset::CurlService, Preset::StopKubeProxy, Preset::CurlPod, Preset::PingClusterIp];
+    pub const ALL: [Preset; 5] = [
+        Preset::CurlService,
+        Preset::StopKubeProxy,
+        Preset::CurlPod,
+        Preset::PingClusterIp,
+        Preset::FreezeThenDeletePod,
+    ];
 
     pub fn id(self) -> &'static str {
         match self {
@@ -86,6 +138,7 @@ impl Preset {
             Preset::StopKubeProxy => "stop-kube-proxy",
             Preset::CurlPod => "curl-pod",
             Preset::PingClusterIp => "ping-cluster-ip",
+            Preset::FreezeThenDeletePod => "freeze-then-delete-pod",
         }
     }
 
@@ -95,6 +148,7 @@ impl Preset {
             Preset::StopKubeProxy => "stop kube-proxy",
             Preset::CurlPod => "curl a server pod",
             Preset::PingClusterIp => "ping the ClusterIP",
+            Preset::FreezeThenDeletePod => "stop kube-proxy after sync, then delete a server pod",
         }
     }
 
@@ -111,15 +165,20 @@ impl Preset {
             Preset::PingClusterIp => {
                 "Compare modes: iptables lets the ping wander off (timeout), nftables rejects it at once."
             }
+            Preset::FreezeThenDeletePod => {
+                "kube-proxy's rules stay as they were; the pod the curl went to is deleted from the editor. The stale DNAT still sends the curl there: nobody answers. Choose \"running\" (or resync) to let kube-proxy catch up."
+            }
         }
     }
 
-    /// The form after the click: only the fields the experiment is about change.
+    /// The form after the click: only the fields the experiment is about change. `now` is
+    /// the snapshot a freeze takes (the text as it is, at the current edit).
     pub fn apply(
         self,
         form: &ClusterTraceForm,
         cluster: &Cluster,
         family: IpFamily,
+        now: &FrozenRules,
     ) -> ClusterTraceForm {
         let mut f = form.clone();
         f.from = default_from(cluster, family).unwrap_or_default();
@@ -127,8 +186,14 @@ impl Preset {
             Preset::CurlService => {
                 f.to = default_to(cluster, family).unwrap_or_default();
                 f.protocol = "tcp".to_owned();
-                f.stopped_everywhere = false;
-                f.stopped_on.clear();
+                f.run_everywhere();
+            }
+            Preset::FreezeThenDeletePod => {
+                f.to = default_to(cluster, family).unwrap_or_default();
+                f.protocol = "tcp".to_owned();
+                f.run_everywhere();
+                let nodes: Vec<String> = cluster.nodes.iter().map(|n| n.name.clone()).collect();
+                f.set_kube_proxy(&nodes, KubeProxyChoice::StoppedAfterSync, now);
             }
             Preset::StopKubeProxy => {
                 f.to = default_to(cluster, family).unwrap_or_default();
@@ -142,8 +207,7 @@ impl Preset {
             Preset::PingClusterIp => {
                 f.to = first_cluster_ip(cluster, family).unwrap_or_default();
                 f.protocol = "icmp".to_owned();
-                f.stopped_everywhere = false;
-                f.stopped_on.clear();
+                f.run_everywhere();
             }
         }
         f
@@ -210,11 +274,54 @@ fn server_pod(cluster: &Cluster, family: IpFamily, from: &str) -> Option<String>
     Some(format!("pod/{}/{}:{port}", pod.namespace, pod.name))
 }
 
+/// `text` without the document of the pod `ns/name` the connection reached (else of the
+/// first pod a Service selects, not the client), for "then delete a server pod"; `None` when
+/// that pod is not a document of its own (a Deployment's, a List item).
+pub fn without_server_pod(
+    text: &str,
+    analysis: &kpsim::Analysis,
+    delivered_to: Option<&str>,
+) -> Option<String> {
+    let cluster = &analysis.cluster;
+    let family = analysis.cluster.ip_families().first().copied().unwrap_or(IpFamily::V4);
+    let chosen =
+        delivered_to.filter(|d| !d.starts_with("node/")).map(str::to_owned).or_else(|| {
+            let from = default_from(cluster, family).unwrap_or_default();
+            let pod = server_pod(cluster, family, &from)?;
+            let name = pod.strip_prefix("pod/")?.rsplit_once(':')?.0;
+            Some(name.to_owned())
+        })?;
+    let (namespace, name) = chosen.split_once('/')?;
+    let object = analysis.manifests.objects.iter().find(|o| {
+        o.path_prefix.is_empty()
+            && o.resource.kind() == "Pod"
+            && o.resource.namespace() == namespace
+            && o.resource.name() == name
+    })?;
+    let (document, start) = analysis.manifests.document_text(object.location.document)?;
+    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let first = start.checked_sub(1)?;
+    let end = (first + document.lines().count()).min(lines.len());
+    if first >= end {
+        return None;
+    }
+    lines.drain(first..end);
+    // Two separators in a row (or one opening the text) would leave an empty document.
+    let separator = |l: Option<&&str>| l.is_some_and(|l| l.trim_end() == "---");
+    if separator(lines.get(first)) && (first == 0 || separator(lines.get(first - 1))) {
+        lines.remove(first);
+    }
+    Some(lines.concat())
+}
+
 /// The form as the core's request and experiments; the error is one sentence for the page.
-pub fn prepare(
-    form: &ClusterTraceForm,
+/// `frozen(text)` is the cluster a frozen snapshot's text makes (the page analyses each
+/// snapshot once); a node frozen at a text that makes none keeps running.
+pub fn prepare<'a>(
+    form: &'a ClusterTraceForm,
     cluster: &Cluster,
     family: IpFamily,
+    frozen: impl Fn(&'a str) -> Option<&'a Cluster>,
 ) -> Result<(TraceRequest, Experiments), String> {
     let from = match form.from.trim() {
         "" => default_from(cluster, family)
@@ -242,6 +349,15 @@ pub fn prepare(
             experiments.kube_proxy_on.insert(node.clone(), KubeProxy::NeverRan);
         }
     }
+    for (node, snapshot) in &form.frozen {
+        if form.stopped(node) || !cluster.nodes.iter().any(|n| n.name == *node) {
+            continue;
+        }
+        if let Some(older) = frozen(&snapshot.text[..]) {
+            let stopped = KubeProxy::StoppedAfterSync(Box::new(older.clone()));
+            experiments.kube_proxy_on.insert(node.clone(), stopped);
+        }
+    }
     Ok((request, experiments))
 }
 
@@ -253,7 +369,13 @@ pub fn run(
     cluster: &Cluster,
     family: IpFamily,
 ) -> Result<ClusterTraceView, String> {
-    let (request, experiments) = prepare(form, cluster, family)?;
+    let older: Vec<(std::rc::Rc<str>, Cluster)> = form
+        .frozen
+        .values()
+        .map(|f| (f.text.clone(), kpsim::analyze(&f.text, kpsim::model::Admission::Auto).cluster))
+        .collect();
+    let frozen = |t: &str| older.iter().find(|(x, _)| **x == *t).map(|(_, c)| c);
+    let (request, experiments) = prepare(form, cluster, family, frozen)?;
     let network = kpsim::sim::cluster::ClusterNetwork::new(cluster, &experiments)
         .map_err(|e| e.to_string())?;
     let trace = network.trace(&request).map_err(|e| e.to_string())?;
@@ -277,6 +399,8 @@ pub struct HopRow {
     pub nat: Option<String>,
     /// The rule that acted, as written.
     pub rule: Option<String>,
+    /// The node whose Rules panel holds that rule.
+    pub rule_node: Option<String>,
 }
 
 /// One way the connection went (several with all branches).
@@ -307,6 +431,8 @@ pub struct ClusterTraceView {
     pub summary: String,
     /// `pod default/pod-client → service:8080 (10.96.0.12:8080) · tcp · iptables mode`.
     pub route: String,
+    /// `ns/pod` (or `node/NAME`) that answered, if any.
+    pub delivered_to: Option<String>,
     pub hops: Vec<HopRow>,
     pub dns: Option<DnsView>,
     /// Only with more than one flow.
@@ -341,7 +467,7 @@ pub fn cluster_trace_view(t: &ClusterTrace) -> ClusterTraceView {
             (None, Some(ip)) => format!("resolves to {ip}"),
             (None, None) => "no answer".to_owned(),
         },
-        hops: d.exchange.as_ref().map(|f| hop_rows(&f.hops)).unwrap_or_default(),
+        hops: d.exchange.as_ref().map(|f| hop_rows(&f.hops, &f.node_traces)).unwrap_or_default(),
     });
     let flows = if t.flows.len() > 1 {
         t.flows
@@ -361,13 +487,14 @@ pub fn cluster_trace_view(t: &ClusterTrace) -> ClusterTraceView {
         headline,
         summary: t.summary.clone(),
         route,
-        hops: hop_rows(t.hops()),
+        delivered_to: t.delivered_to.clone(),
+        hops: t.flows.first().map(|f| hop_rows(&f.hops, &f.node_traces)).unwrap_or_default(),
         dns,
         flows,
     }
 }
 
-fn hop_rows(hops: &[Hop]) -> Vec<HopRow> {
+fn hop_rows(hops: &[Hop], traces: &[Trace]) -> Vec<HopRow> {
     hops.iter()
         .enumerate()
         .map(|(i, h)| HopRow {
@@ -379,8 +506,44 @@ fn hop_rows(hops: &[Hop]) -> Vec<HopRow> {
             text: h.text.clone(),
             nat: (h.before != h.after).then(|| format!("{} → {}", h.before, h.after)),
             rule: h.rule.as_ref().map(|r| r.rule.clone()),
+            rule_node: h.rule.as_ref().and_then(|r| traces.get(r.trace)).map(|t| t.node.clone()),
         })
         .collect()
+}
+
+/// The rules the connection's first flow went through, node by node, each with the numbers
+/// of the hops it acted in (empty for a rule only passed through, such as a jump): what the
+/// Rules panel highlights.
+pub fn acted_rules(t: &ClusterTrace) -> BTreeMap<String, BTreeMap<ActedRule, Vec<usize>>> {
+    let mut out: BTreeMap<String, BTreeMap<ActedRule, Vec<usize>>> = BTreeMap::new();
+    let Some(flow) = t.flows.first() else { return out };
+    // The path each node pass took (the one its hops point into; 0 with a seed).
+    let mut paths = vec![0; flow.node_traces.len()];
+    for r in flow.hops.iter().filter_map(|h| h.rule.as_ref()) {
+        if let Some(p) = paths.get_mut(r.trace) {
+            *p = r.path;
+        }
+    }
+    for (trace, path) in flow.node_traces.iter().zip(paths) {
+        let node = out.entry(trace.node.clone()).or_default();
+        let steps = trace.paths.get(path).map(|p| p.steps.as_slice()).unwrap_or_default();
+        for step in steps.iter().filter(|s| s.matched) {
+            let key = ActedRule {
+                table: step.table.clone(),
+                chain: step.chain.clone(),
+                index: step.rule_index,
+            };
+            node.entry(key).or_default();
+        }
+    }
+    for (i, h) in flow.hops.iter().enumerate() {
+        let Some(r) = &h.rule else { continue };
+        let Some(trace) = flow.node_traces.get(r.trace) else { continue };
+        let key = ActedRule { table: r.table.clone(), chain: r.chain.clone(), index: r.rule_index };
+        out.entry(trace.node.clone()).or_default().entry(key).or_default().push(i + 1);
+    }
+    out.retain(|_, rules| !rules.is_empty());
+    out
 }
 
 fn actor_class(actor: Actor) -> &'static str {
@@ -407,7 +570,8 @@ mod tests {
     }
 
     fn preset(p: Preset, form: &ClusterTraceForm) -> ClusterTraceForm {
-        p.apply(form, &walkthrough().cluster, IpFamily::V4)
+        let now = FrozenRules { text: examples::WALKTHROUGH.text.into(), edit: 0 };
+        p.apply(form, &walkthrough().cluster, IpFamily::V4, &now)
     }
 
     #[test]
@@ -505,6 +669,75 @@ mod tests {
         let total: f64 = v.flows.iter().map(|f| f.percent).sum();
         assert!((total - 100.0).abs() < 1e-6);
         assert!(v.flows.iter().all(|f| f.outcome == "delivered"));
+    }
+
+    #[test]
+    fn deleting_the_server_pod_removes_its_document_and_nothing_else() {
+        let a = walkthrough();
+        let text = examples::WALKTHROUGH.text;
+        let without = without_server_pod(text, &a, Some("default/server-pod-2")).expect("a pod");
+        let after = kpsim::analyze(&without, kpsim::model::Admission::Auto);
+        assert!(after.diagnostics.iter().all(|d| d.severity != kpsim::diagnostic::Severity::Error));
+        let pods: Vec<&str> = after.cluster.pods.values().map(|p| p.name.as_str()).collect();
+        assert!(pods.contains(&"server-pod-1") && pods.contains(&"pod-client"), "{pods:?}");
+        assert!(!pods.contains(&"server-pod-2"), "{pods:?}");
+        assert_eq!(after.manifests.objects.len(), a.manifests.objects.len() - 1);
+        assert!(!without.contains("---\n---"), "no empty document left behind");
+        // Without a delivery, a pod a Service selects goes.
+        let some = without_server_pod(text, &a, None).expect("a pod");
+        assert!(!some.contains("name: server-pod-1\n") || !some.contains("name: server-pod-2\n"));
+        assert_eq!(without_server_pod(text, &a, Some("default/nobody")), None);
+    }
+
+    #[test]
+    fn frozen_rules_keep_sending_the_curl_to_a_deleted_pod_until_kube_proxy_runs_again() {
+        let a = walkthrough();
+        let form = ClusterTraceForm::default();
+        let before = traced(&form);
+        assert_eq!(before.outcome, "delivered");
+        let gone = before.delivered_to.clone().expect("a server pod");
+        let frozen = preset(Preset::FreezeThenDeletePod, &form);
+        assert_eq!(frozen.frozen.len(), 3, "every node stops after syncing");
+        assert!(matches!(frozen.kube_proxy("minikube"), NodeKubeProxy::Frozen(_)));
+        let text = without_server_pod(examples::WALKTHROUGH.text, &a, Some(&gone)).expect("a pod");
+        let now = kpsim::analyze(&text, kpsim::model::Admission::Auto).cluster;
+        // Same seed, same choice: the stale DNAT goes to the deleted pod, nobody answers.
+        let stale = run(&frozen, &now, IpFamily::V4).expect("traces");
+        assert_ne!(stale.outcome, "delivered", "{}", stale.summary);
+        let dnat =
+            stale.hops.iter().find_map(|h| h.nat.clone().filter(|_| h.actor == "kube-proxy"));
+        assert!(dnat.is_some(), "the frozen rules still DNAT: {:?}", stale.hops);
+        let all =
+            run(&ClusterTraceForm { all_branches: true, ..frozen.clone() }, &now, IpFamily::V4)
+                .expect("traces");
+        assert!(all.flows.iter().any(|f| f.outcome == "delivered"), "the other pod still answers");
+        assert!(all.flows.iter().any(|f| f.outcome != "delivered"), "{:?}", all.flows);
+        // Running again, kube-proxy knows the pod is gone.
+        let running = preset(Preset::CurlService, &frozen);
+        assert!(running.frozen.is_empty());
+        let fresh = run(&running, &now, IpFamily::V4).expect("traces");
+        assert_eq!(fresh.outcome, "delivered");
+        assert_ne!(fresh.delivered_to.as_deref(), Some(gone.as_str()));
+    }
+
+    #[test]
+    fn acted_rules_are_grouped_by_node_with_the_hops_they_acted_in() {
+        let a = walkthrough();
+        let (request, experiments) =
+            prepare(&ClusterTraceForm::default(), &a.cluster, IpFamily::V4, |_| None).expect("ok");
+        let net = kpsim::sim::cluster::ClusterNetwork::new(&a.cluster, &experiments).expect("net");
+        let t = net.trace(&request).expect("trace");
+        let acted = acted_rules(&t);
+        let minikube = acted.get("minikube").expect("the client's node");
+        let dnat = minikube
+            .iter()
+            .find(|(r, hops)| r.chain.starts_with("KUBE-SEP-") && !hops.is_empty())
+            .expect("the DNAT rule acted in a hop");
+        let hop = dnat.1[0];
+        let row = &cluster_trace_view(&t).hops[hop - 1];
+        assert_eq!(row.rule_node.as_deref(), Some("minikube"));
+        assert!(row.rule.as_deref().unwrap_or_default().contains("DNAT"));
+        assert!(minikube.keys().any(|r| r.chain == "KUBE-SERVICES"), "jumps are marked too");
     }
 
     #[test]

@@ -102,7 +102,7 @@ mod tests {
     fn histogram(form: &ClusterTraceForm, n: usize) -> HistogramView {
         let analysis = kpsim::analyze(examples::WALKTHROUGH.text, kpsim::model::Admission::Auto);
         let c = &analysis.cluster;
-        let (request, experiments) = prepare(form, c, IpFamily::V4).expect("a request");
+        let (request, experiments) = prepare(form, c, IpFamily::V4, |_| None).expect("a request");
         let net = ClusterNetwork::new(c, &experiments).expect("a network");
         run(&net, &request, n).expect("traced")
     }

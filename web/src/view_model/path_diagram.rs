@@ -258,13 +258,13 @@ fn path_of(hops: &[Hop], runs: &[(Station, usize)], reply: bool) -> Vec<String> 
     runs.iter().filter(|(_, i)| is_reply(&hops[*i]) == reply).map(|(s, _)| s.label()).collect()
 }
 
-/// Lays out the first flow of `trace` over `cluster`; `stopped(node)` says where kube-proxy
-/// is stopped.
+/// Lays out the first flow of `trace` over `cluster`; `kube_proxy(node)` says what is
+/// unusual about kube-proxy on a node (`no kube-proxy`, `frozen at edit 3`), if anything.
 pub fn path_diagram(
     trace: &ClusterTrace,
     cluster: &Cluster,
     family: IpFamily,
-    stopped: impl Fn(&str) -> bool,
+    kube_proxy: impl Fn(&str) -> Option<String>,
 ) -> PathDiagram {
     // A name that did not resolve leaves no connection: draw the DNS query's trip instead.
     let dns_only = trace.flows.is_empty();
@@ -366,11 +366,12 @@ pub fn path_diagram(
             .and_then(|n| n.internal_ips.first())
             .map(|ip| ip.to_string())
             .unwrap_or_default();
-        let kube_proxy_stopped = stopped(name);
-        let detail = match (ip.is_empty(), kube_proxy_stopped) {
-            (_, false) => ip,
-            (true, true) => "no kube-proxy".to_owned(),
-            (false, true) => format!("{ip} · no kube-proxy"),
+        let note = kube_proxy(name);
+        let kube_proxy_stopped = note.is_some();
+        let detail = match (ip.is_empty(), note) {
+            (_, None) => ip,
+            (true, Some(note)) => note,
+            (false, Some(note)) => format!("{ip} · {note}"),
         };
         let role = if client_node.as_deref() == Some(name.as_str()) {
             Role::Client
@@ -569,10 +570,10 @@ mod tests {
     fn diagram(form: &ClusterTraceForm) -> (PathDiagram, ClusterTrace) {
         let analysis = kpsim::analyze(examples::WALKTHROUGH.text, kpsim::model::Admission::Auto);
         let c = &analysis.cluster;
-        let (request, experiments) = prepare(form, c, IpFamily::V4).expect("a request");
+        let (request, experiments) = prepare(form, c, IpFamily::V4, |_| None).expect("a request");
         let net = ClusterNetwork::new(c, &experiments).expect("a network");
         let trace = net.trace(&request).expect("a trace");
-        (path_diagram(&trace, c, IpFamily::V4, |n| form.stopped(n)), trace)
+        (path_diagram(&trace, c, IpFamily::V4, |n| form.kube_proxy(n).diagram_note()), trace)
     }
 
     fn pod<'a>(d: &'a PathDiagram, label: &str) -> &'a PodBox {

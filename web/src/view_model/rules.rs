@@ -102,6 +102,8 @@ pub struct RuleView {
     pub jumps: Vec<Jump>,
     /// The trace matched this rule (or took this policy).
     pub acted: bool,
+    /// The Cluster trace's hops (1-based numbers) this rule acted in.
+    pub hops: Vec<usize>,
 }
 
 /// A jump or goto from a rule to a chain of the same table.
@@ -124,7 +126,7 @@ pub fn rules_view(
     ruleset: &Ruleset,
     ports: &[ServicePortPlan],
     spelling: Spelling,
-    acted: &BTreeSet<ActedRule>,
+    acted: &BTreeMap<ActedRule, Vec<usize>>,
 ) -> RulesView {
     let (mode, text, extension, mut tables) = match ruleset {
         Ruleset::Iptables(r) => {
@@ -159,12 +161,17 @@ pub fn rules_view(
             }
             chain.open_by_default = if large { chain.depth < 1 } else { chain.depth < 4 };
             for (i, rule) in chain.rules.iter_mut().enumerate() {
-                rule.acted = acted.iter().any(|a| {
-                    a.chain == chain.name && a.index == Some(i) && same_table(&a.table, &short)
-                });
+                for (a, hops) in acted {
+                    if a.chain == chain.name && a.index == Some(i) && same_table(&a.table, &short) {
+                        rule.acted = true;
+                        rule.hops.extend(hops);
+                    }
+                }
+                rule.hops.sort_unstable();
+                rule.hops.dedup();
             }
             chain.acted =
-                acted.iter().any(|a| a.chain == chain.name && same_table(&a.table, &short));
+                acted.keys().any(|a| a.chain == chain.name && same_table(&a.table, &short));
         }
     }
     RulesView {
@@ -179,6 +186,40 @@ pub fn rules_view(
         rule_count,
         large,
     }
+}
+
+/// The keys of the chains to open so that the rules hop `hop` acted in are drawn: their own
+/// chains and every chain above them in the jump graph.
+pub fn chains_to_open(view: &RulesView, hop: usize) -> Vec<String> {
+    let mut keys = Vec::new();
+    for table in &view.tables {
+        // The chain each chain is drawn under (its owning jump's chain).
+        let mut parent = vec![None; table.chains.len()];
+        for (i, c) in table.chains.iter().enumerate() {
+            for j in c.rules.iter().flat_map(|r| &r.jumps).filter(|j| j.owns) {
+                if let Some(p) = parent.get_mut(j.chain) {
+                    *p = Some(i);
+                }
+            }
+        }
+        for (i, c) in table.chains.iter().enumerate() {
+            if !c.rules.iter().any(|r| r.hops.contains(&hop)) {
+                continue;
+            }
+            let mut at = Some(i);
+            // Bounded by the chain count: the drawn graph is a tree.
+            for _ in 0..table.chains.len() {
+                let Some(k) = at else { break };
+                if let Some(chain) = table.chains.get(k)
+                    && !keys.contains(&chain.key)
+                {
+                    keys.push(chain.key.clone());
+                }
+                at = parent.get(k).copied().flatten();
+            }
+        }
+    }
+    keys
 }
 
 /// Trace steps name iptables tables `nat`/`filter` and nftables tables by name or with
@@ -234,6 +275,7 @@ fn iptables_tables(r: &iptables::Ruleset, spelling: Spelling) -> Vec<TableView> 
                                     .into_iter()
                                     .collect(),
                                 acted: false,
+                                hops: Vec::new(),
                             }
                         })
                         .collect(),
@@ -330,6 +372,7 @@ fn nftables_tables(r: &nftables::Ruleset, spelling: Spelling) -> Vec<TableView> 
                                 note: "",
                                 jumps,
                                 acted: false,
+                                hops: Vec::new(),
                             }
                         })
                         .collect(),
@@ -586,7 +629,7 @@ mod tests {
             &rules.ruleset,
             &rules.plan.service_ports,
             spelling,
-            &BTreeSet::new(),
+            &BTreeMap::new(),
         )
     }
 
@@ -711,9 +754,11 @@ mod tests {
     fn acted_rules_are_marked_in_their_chain() {
         let c = Computed::new(examples::WALKTHROUGH.text.into());
         let rules = c.rules("minikube", Mode::Iptables);
-        let acted: BTreeSet<ActedRule> =
-            [ActedRule { table: "nat".into(), chain: "KUBE-SERVICES".into(), index: Some(0) }]
-                .into();
+        let acted: BTreeMap<ActedRule, Vec<usize>> = [(
+            ActedRule { table: "nat".into(), chain: "KUBE-SERVICES".into(), index: Some(0) },
+            Vec::new(),
+        )]
+        .into();
         let v = rules_view(
             "minikube",
             &rules.ruleset,

@@ -189,7 +189,7 @@ test('a share link carries the work to a fresh browser, and a damaged one keeps 
     await page.locator('#share').click();
     const url = await page.locator('#share-url').inputValue();
     assert.ok(url.startsWith(baseUrl), url);
-    assert.match(new URL(url).hash, /^#v1:[A-Za-z0-9_-]+$/);
+    assert.match(new URL(url).hash, /^#v2:[A-Za-z0-9_-]+$/);
     assert.equal(await page.evaluate(() => location.href), url, 'the address bar holds the link');
     await snapshot(page, t, 'dialog');
 
