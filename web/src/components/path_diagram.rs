@@ -128,7 +128,7 @@ fn arrow(a: &Arrow) -> Html {
     html! {
         <g class={class} data-hop={a.hop.to_string()}>
             <title>{ format!("hop {}: {}", a.hop, a.title) }</title>
-            <line x1={n(a.x1)} y1={n(a.y1)} x2={n(a.x2)} y2={n(a.y2)} marker-end={head} />
+            <polyline points={a.svg_points()} marker-end={head} />
             <circle class="pd-hop-dot" cx={n(mx)} cy={n(my)} r="8" />
             <text class="pd-hop-number" x={n(mx)} y={n(my + 3.5)} text-anchor="middle">
                 { a.hop.to_string() }

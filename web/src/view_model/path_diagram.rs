@@ -37,6 +37,10 @@ const POD_CHARS: usize = 23;
 const NODE_CHARS: usize = 18;
 /// How far a request arrow and its reply are drawn apart.
 const LANE: f64 = 5.0;
+/// The horizontal lanes between the network bar and the node boxes, where arrows between
+/// columns run (request above, reply below), so that no arrow crosses another node's header.
+const LANE_REQUEST_Y: f64 = BAR_Y + BAR_H + 13.0;
+const LANE_REPLY_Y: f64 = BAR_Y + BAR_H + 27.0;
 
 /// An axis-aligned rectangle.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -125,14 +129,20 @@ pub struct NodeBox {
 }
 
 /// One move of the packet from one place to the next.
+///
+/// Within a node it is a straight line; between columns (node to node, node to the network
+/// or the outside) it is routed orthogonally: up out of its own box, along a lane between the
+/// network bar and the node boxes, and down into the other end — never across another node.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Arrow {
     /// The 1-based number of the first hop at the destination (as in the hop list).
     pub hop: usize,
-    pub x1: f64,
-    pub y1: f64,
-    pub x2: f64,
-    pub y2: f64,
+    /// The polyline, start to end (at least two points).
+    pub points: Vec<(f64, f64)>,
+    /// The nodes the arrow starts and ends in (a pod's node; `None` for the network and the
+    /// outside).
+    pub from_node: Option<String>,
+    pub to_node: Option<String>,
     /// Drawn dashed: the reply (or an error) on its way back.
     pub reply: bool,
     /// The destination hop's sentence (the arrow's tooltip).
@@ -143,7 +153,24 @@ impl Arrow {
     /// Where the hop number is drawn: a third of the way along, so the numbers of a request
     /// and its reply on the same short way do not cover each other.
     pub fn label_at(&self) -> (f64, f64) {
-        (self.x1 + (self.x2 - self.x1) * 0.35, self.y1 + (self.y2 - self.y1) * 0.35)
+        let segments = || self.points.windows(2).map(|w| (w[0], w[1]));
+        let length = |((x1, y1), (x2, y2)): ((f64, f64), (f64, f64))| (x2 - x1).hypot(y2 - y1);
+        let mut left = segments().map(length).sum::<f64>() * 0.35;
+        for segment in segments() {
+            let l = length(segment);
+            if left <= l && l > 0.0 {
+                let ((x1, y1), (x2, y2)) = segment;
+                return (x1 + (x2 - x1) * left / l, y1 + (y2 - y1) * left / l);
+            }
+            left -= l;
+        }
+        self.points.first().copied().unwrap_or_default()
+    }
+
+    /// The `points` attribute of an SVG polyline.
+    pub fn svg_points(&self) -> String {
+        let p: Vec<String> = self.points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+        p.join(" ")
     }
 }
 
@@ -484,24 +511,15 @@ pub fn path_diagram(
             .filter(|&j| j >= pair[0].1 && hops[j].kind == HopKind::Link)
             .unwrap_or(pair[1].1);
         let hop = &hops[moved];
-        let (ax, ay) = a.centre();
-        let (bx, by) = b.centre();
-        let (dx, dy) = (bx - ax, by - ay);
-        let len = (dx * dx + dy * dy).sqrt();
-        if len < 1.0 {
-            continue;
-        }
-        let (x1, y1) = a.exit(dx, dy);
-        let (x2, y2) = b.exit(-dx, -dy);
-        // Each arrow keeps to the right of its way, so a reply never hides its request.
-        let (ox, oy) = (-dy / len * LANE, dx / len * LANE);
+        let reply = is_reply(hop);
+        let (from, to) = (&pair[0].0, &pair[1].0);
+        let Some(points) = route(from, a, to, b, reply) else { continue };
         arrows.push(Arrow {
             hop: moved + 1,
-            x1: x1 + ox,
-            y1: y1 + oy,
-            x2: x2 + ox,
-            y2: y2 + oy,
-            reply: is_reply(hop),
+            points,
+            from_node: from.node().map(str::to_owned),
+            to_node: to.node().map(str::to_owned),
+            reply,
             title: hop.text.clone(),
         });
     }
@@ -540,6 +558,41 @@ pub fn path_diagram(
         reply_path: path_of(hops, &runs, true),
         dns_only,
     }
+}
+
+/// The way from station `from` (drawn as `a`) to station `to` (drawn as `b`): straight within
+/// one node, else up out of `a`, along the request's or the reply's lane and down into `b`.
+/// `None` when the two are drawn at the same spot.
+fn route(from: &Station, a: Rect, to: &Station, b: Rect, reply: bool) -> Option<Vec<(f64, f64)>> {
+    let (ax, ay) = a.centre();
+    let (bx, by) = b.centre();
+    let same_node = from.node().is_some() && from.node() == to.node();
+    if same_node {
+        let (dx, dy) = (bx - ax, by - ay);
+        let len = dx.hypot(dy);
+        if len < 1.0 {
+            return None;
+        }
+        let (x1, y1) = a.exit(dx, dy);
+        let (x2, y2) = b.exit(-dx, -dy);
+        // Each arrow keeps to the right of its way, so a reply never hides its request.
+        let (ox, oy) = (-dy / len * LANE, dx / len * LANE);
+        return Some(vec![(x1 + ox, y1 + oy), (x2 + ox, y2 + oy)]);
+    }
+    // The end of a vertical leg: a node's own namespace is its anchor point; a pod, the
+    // network bar and the outside are entered through their edge nearest the lane.
+    let port = |s: &Station, r: Rect, (cx, cy): (f64, f64)| match s {
+        Station::Node(_) => (cx, cy),
+        Station::Pod { .. } => (cx, r.y),
+        Station::Network | Station::Outside => (cx, r.y + r.h),
+    };
+    let (sx, sy) = port(from, a, (ax, ay));
+    let (ex, ey) = port(to, b, (bx, by));
+    let (offset, lane) = if reply { (LANE, LANE_REPLY_Y) } else { (-LANE, LANE_REQUEST_Y) };
+    let mut points = vec![(sx + offset, sy), (sx + offset, lane), (ex + offset, lane)];
+    points.push((ex + offset, ey));
+    points.dedup_by(|p, q| (p.0 - q.0).abs() < 0.5 && (p.1 - q.1).abs() < 0.5);
+    (points.len() >= 2).then_some(points)
 }
 
 /// `text` cut to `max` characters, the cut marked with `…`.
@@ -662,7 +715,10 @@ mod tests {
                 }
             }
             for a in &d.arrows {
-                assert!(inside(a.x1, a.y1) && inside(a.x2, a.y2), "{a:?}");
+                assert!(
+                    a.points.len() >= 2 && a.points.iter().all(|&(x, y)| inside(x, y)),
+                    "{a:?}"
+                );
                 assert!(a.hop >= 1);
                 let (lx, ly) = a.label_at();
                 assert!(inside(lx, ly));
@@ -683,6 +739,94 @@ mod tests {
         assert_eq!(pod(&d, "pod-client").text, "pod-client (client)");
         assert_eq!(fit("minikube-m02", NODE_CHARS), "minikube-m02");
         assert_eq!(fit("abcdef", 4), "abc…");
+    }
+
+    /// Whether the segment from `p` to `q` passes through the inside of `r` (Liang–Barsky).
+    fn crosses(p: (f64, f64), q: (f64, f64), r: &Rect) -> bool {
+        let (dx, dy) = (q.0 - p.0, q.1 - p.1);
+        let (mut t0, mut t1) = (0.0f64, 1.0f64);
+        let edges = [
+            (-dx, p.0 - (r.x + 0.5)),
+            (dx, (r.x + r.w - 0.5) - p.0),
+            (-dy, p.1 - (r.y + 0.5)),
+            (dy, (r.y + r.h - 0.5) - p.1),
+        ];
+        for (pe, qe) in edges {
+            if pe.abs() < f64::EPSILON {
+                if qe < 0.0 {
+                    return false;
+                }
+            } else {
+                let t = qe / pe;
+                if pe < 0.0 {
+                    t0 = t0.max(t);
+                } else {
+                    t1 = t1.min(t);
+                }
+            }
+        }
+        t0 < t1
+    }
+
+    #[test]
+    fn no_arrow_crosses_the_header_of_a_node_it_does_not_start_or_end_in() {
+        let mut forms = vec![
+            ClusterTraceForm::default(),
+            ClusterTraceForm { stopped_everywhere: true, ..ClusterTraceForm::default() },
+            ClusterTraceForm {
+                to: "10.100.253.115:8080".into(),
+                stopped_everywhere: true,
+                ..ClusterTraceForm::default()
+            },
+            ClusterTraceForm { to: "203.0.113.9:443".into(), ..ClusterTraceForm::default() },
+            ClusterTraceForm { from: "node/minikube-m03".into(), ..ClusterTraceForm::default() },
+            ClusterTraceForm { from: "203.0.113.9".into(), ..ClusterTraceForm::default() },
+            ClusterTraceForm {
+                protocol: "icmp".into(),
+                to: "10.100.253.115".into(),
+                ..ClusterTraceForm::default()
+            },
+        ];
+        forms.extend((0..6).map(|seed| ClusterTraceForm { seed, ..ClusterTraceForm::default() }));
+        let mut checked = 0;
+        let mut across = 0;
+        for form in &forms {
+            let (d, _) = diagram(form);
+            assert_eq!(d.nodes.len(), 3, "the walkthrough's three nodes");
+            for a in &d.arrows {
+                if a.from_node != a.to_node {
+                    across += 1;
+                }
+                for n in &d.nodes {
+                    if Some(&n.name) == a.from_node.as_ref() || Some(&n.name) == a.to_node.as_ref()
+                    {
+                        continue;
+                    }
+                    let header = Rect { h: NODE_HEADER, ..n.rect };
+                    for w in a.points.windows(2) {
+                        assert!(
+                            !crosses(w[0], w[1], &header),
+                            "{form:?}: hop {} crosses {}'s header: {:?}",
+                            a.hop,
+                            n.name,
+                            a.points
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(across > 10 && checked > 50, "{across} arrows between columns, {checked} checks");
+        // The check itself catches a straight line across a header.
+        let (d, _) = diagram(&forms[1]);
+        let m02 = d.nodes.iter().find(|n| n.name == "minikube-m02").expect("m02");
+        let (ax, ay) = d.nodes[0].anchor;
+        let outside = d.outside.expect("outside").0;
+        assert!(crosses(
+            (ax, ay),
+            (outside.x + outside.w / 2.0, outside.y + outside.h / 2.0),
+            &Rect { h: NODE_HEADER, ..m02.rect }
+        ));
     }
 
     #[test]
