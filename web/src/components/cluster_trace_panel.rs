@@ -11,6 +11,8 @@
 use std::rc::Rc;
 
 use kpsim::settings::Mode;
+use kpsim::sim::Choices;
+use kpsim::sim::cluster::TraceRequest;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
@@ -20,7 +22,7 @@ use crate::computed::Computed;
 use crate::state::Action;
 use crate::view_model::cluster_trace::{ClusterTraceForm, HopRow, Preset, without_server_pod};
 use crate::view_model::distribution::{
-    self, DEFAULT_CONNECTIONS, HistogramView, MAX_CONNECTIONS, parse_connections,
+    self, DEFAULT_CONNECTIONS, HistogramView, MAX_CONNECTIONS, Method, parse_connections,
 };
 use crate::view_model::kube_proxy::{FrozenRules, KubeProxyChoice, NodeKubeProxy, frozen_status};
 
@@ -54,25 +56,20 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
     let c = &props.computed;
     let ClusterTracing { prepared, network, traced } = props.tracing.clone();
     let connections = use_state(|| DEFAULT_CONNECTIONS.to_string());
-    // N traces per change cost more than the rest of the page: only while the user asks.
-    let counting = use_state(|| false);
+    // One all-branches trace per text, experiments, request and N (the seed and the
+    // all-branches switch do not change the spread).
     let histogram = {
         let (prepared, network) = (Rc::clone(&prepared), Rc::clone(&network));
-        let deps = (Rc::clone(c), props.form.clone(), (*connections).clone(), *counting);
-        use_memo(deps, move |(_, _, text, counting)| {
-            if !counting {
-                return Ok(None);
-            }
+        let asked = prepared.as_ref().as_ref().ok().map(|(request, experiments)| {
+            let request = TraceRequest { choices: Choices::Seed(0), ..request.clone() };
+            (request, experiments.clone())
+        });
+        let deps = (Rc::clone(c), asked, (*connections).clone());
+        use_memo(deps, move |(_, _, text)| {
             let n = parse_connections(text)?;
             let (request, _) = prepared.as_ref().as_ref().map_err(Clone::clone)?;
             let network = network.as_ref().as_ref().map_err(Clone::clone)?;
-            distribution::run(network, request, n).map(Some)
-        })
-    };
-    let on_counting = {
-        let counting = counting.clone();
-        Callback::from(move |e: Event| {
-            counting.set(e.target_unchecked_into::<HtmlInputElement>().checked())
+            distribution::run(network, request, n)
         })
     };
     let on_connections = {
@@ -230,13 +227,8 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
             <section id="ct-histogram" class="ct-histogram" aria-labelledby="ct-histogram-title">
                 <h3 id="ct-histogram-title">{ "N connections" }</h3>
                 <p class="small muted">
-                    { "The same connection traced with seeds 0..N-1: how often each server answers. Tick \"count\" to trace them." }
+                    { "How N such connections spread: who answers how often. Computed exactly from every branch of kube-proxy's random choices; traced with seeds 0..N-1 only when there are too many branches or the DNS answer is itself random." }
                 </p>
-                <label for="ct-counting" class="checkbox">
-                    <input id="ct-counting" type="checkbox" checked={*counting} onchange={on_counting} />
-                    { "count" }
-                </label>
-                { " " }
                 <label for="ct-connections">{ "connections" }</label>
                 { " " }
                 <input id="ct-connections" type="number" min="1" max={MAX_CONNECTIONS.to_string()}
@@ -247,17 +239,19 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
     }
 }
 
-fn histogram_view(result: &Result<Option<HistogramView>, String>) -> Html {
+fn histogram_view(result: &Result<HistogramView, String>) -> Html {
     let h = match result {
-        Ok(Some(h)) => h,
-        Ok(None) => return Html::default(),
+        Ok(h) => h,
         Err(why) => {
             return html! { <p id="ct-histogram-error" class="notice error" role="status">{ why }</p> };
         }
     };
     html! {
         <>
-            <p id="ct-histogram-summary" class="small">{ &h.summary }</p>
+            <p id="ct-histogram-summary" class="small" data-method={match h.method {
+                Method::Exact => "exact",
+                Method::Sampled => "sampled",
+            }}>{ &h.summary }</p>
             <table id="ct-histogram-bars" class="grid histogram">
                 <thead><tr><th>{ "Answered by" }</th><th>{ "Connections" }</th><th>{ "Share" }</th></tr></thead>
                 <tbody>

@@ -1,6 +1,9 @@
 // The Cluster trace panel in a real headless Chromium: the walkthrough's curl is delivered to a
-// server pod; "stop kube-proxy" makes it time out while a pod is still reached directly; and
-// "ping the ClusterIP" times out in iptables mode but is refused at once in nftables mode.
+// server pod; "stop kube-proxy" makes it time out while a pod is still reached directly;
+// "ping the ClusterIP" times out in iptables mode but is refused at once in nftables mode;
+// kube-proxy stopped after a sync keeps its stale DNAT to a deleted pod until resynced; and
+// the rules a connection went through are highlighted in the Rules panel, one click (or key)
+// away from its hop.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,7 +53,7 @@ test('with kube-proxy stopped the Service times out, but a server pod is still r
     // Only the client's node without kube-proxy is enough to break the Service.
     await page.locator('#ct-preset-curl-service').click();
     await outcome(page, 'delivered');
-    await page.locator('#ct-stopped-minikube').check();
+    await page.locator('#ct-kube-proxy-minikube').selectOption('never-ran');
     await outcome(page, 'timeout');
     assert.deepEqual(problems(log), []);
   });
@@ -84,14 +87,12 @@ test('the path diagram draws the curl across both nodes with the DNAT marked, an
     assert.ok((await diagram.locator('.pd-arrow.pd-reply').count()) >= 3);
     const nodes = await diagram.locator('.pd-node').evaluateAll((ns) => ns.map((n) => n.dataset.node));
     assert.ok(nodes.includes('minikube') && nodes.includes('minikube-m02'), nodes.join(','));
-    // Counted on demand; 100 connections by default: both server pods answer, 100 in all.
-    assert.equal(await page.locator('#ct-histogram-bars').count(), 0);
-    await page.locator('#ct-counting').check();
+    // Always shown, exact from every branch; 100 connections by default: 50 to each server pod.
     await page.locator('#ct-histogram-bars').waitFor();
     const bars = await page.locator('#ct-histogram-bars .histogram-bar').evaluateAll((rows) =>
       rows.map((r) => [r.dataset.label, Number(r.dataset.count)]));
-    assert.deepEqual(bars.map(([label]) => label), ['default/server-pod-1', 'default/server-pod-2']);
-    assert.equal(bars.reduce((sum, [, n]) => sum + n, 0), 100);
+    assert.deepEqual(bars, [['default/server-pod-1', 50], ['default/server-pod-2', 50]]);
+    assert.equal(await page.locator('#ct-histogram-summary').getAttribute('data-method'), 'exact');
     await page.locator('#ct-connections').fill('10');
     await page.locator('#ct-histogram-summary', { hasText: /^10 connections/ }).waitFor();
     // Without kube-proxy the request leaves through the gateway and nothing is marked.
@@ -100,6 +101,78 @@ test('the path diagram draws the curl across both nodes with the DNAT marked, an
     await diagram.locator('.pd-outside').waitFor();
     assert.equal(await diagram.locator('.pd-mark').count(), 0);
     assert.equal(await diagram.locator('.pd-arrow.pd-reply').count(), 0);
+    assert.deepEqual(problems(log), []);
+  });
+});
+
+test('kube-proxy stopped after sync keeps DNATing to a deleted server pod until it resyncs', async (t) => {
+  await withPage(browser, t, async (page, log) => {
+    await openApp(page);
+    await page.locator('#ct-preset-curl-service').click();
+    const delivered = await outcome(page, 'delivered');
+    const gone = delivered.replace(/^delivered to default\//, '');
+    // Freezing alone changes nothing: the rules are what kube-proxy would write anyway.
+    await page.locator('#ct-kube-proxy-minikube').selectOption('stopped-after-sync');
+    const status = page.locator('.kube-proxy-node[data-node="minikube"] .frozen-status');
+    assert.match(await status.innerText(), /^frozen at edit \d+ · the manifests have not changed since$/);
+    await outcome(page, 'delivered');
+    assert.match(await page.locator('#rules-frozen').innerText(), /stopped after a sync/);
+    assert.match(await page.locator('#node-select option[value="minikube"]').innerText(), /rules frozen at edit/);
+
+    // The walkthrough's experiment: every node frozen, then the pod the curl went to deleted.
+    await page.locator('#ct-preset-freeze-then-delete-pod').click();
+    const text = await page.locator('#manifest-editor').inputValue();
+    assert.ok(!text.includes(`name: ${gone}\n`), `${gone} is deleted from the editor`);
+    assert.equal(await page.locator('.kube-proxy-node[data-kube-proxy="stopped-after-sync"]').count(), 3);
+    await page.locator('#ct-result:not([data-outcome="delivered"])').waitFor();
+    assert.match(await status.innerText(), /^frozen at edit \d+ · 1 edit since · \d+ lines differ$/);
+    // The Rules panel shows what is on the node: the deleted pod is still a DNAT target.
+    const rules = await page.locator('#rules-text').textContent();
+    const natIp = (await page.locator('#ct-hops .hop-nat').first().innerText()).match(/→ (10\.244\.\d+\.\d+):/)[1];
+    assert.ok(rules.includes(`--to-destination ${natIp}:80`), `the frozen rules still send to ${natIp}`);
+
+    // A reload keeps the frozen rules; a resync of the client's node catches up with the deletion.
+    await page.reload();
+    await page.locator('#manifest-editor').waitFor();
+    await page.locator('#ct-result:not([data-outcome="delivered"])').waitFor();
+    await page.locator('#ct-resync-minikube').click();
+    assert.match(await outcome(page, 'delivered'), /^delivered to default\/server-pod-[12]$/);
+    assert.ok(!(await page.locator('#ct-outcome').innerText()).includes(gone));
+    assert.match(await status.innerText(), /the manifests have not changed since/);
+    await page.locator('#ct-kube-proxy-minikube').selectOption('running');
+    assert.equal(await page.locator('#rules-frozen').count(), 0);
+    assert.deepEqual(problems(log), []);
+  });
+});
+
+test('the rules the cluster trace acted by are highlighted, and a hop jumps to its rule', async (t) => {
+  await withPage(browser, t, async (page, log) => {
+    await openApp(page);
+    await page.locator('#ct-preset-curl-service').click();
+    await outcome(page, 'delivered');
+    assert.ok((await page.locator('#panel-rules li.rule.hop-acted').count()) >= 1);
+    assert.match(await page.locator('#node-select option[value="minikube"]').getAttribute('data-mark'), /traced: \d+ rule/);
+    // Looking at another node, the DNAT hop's button brings the client's node back and focuses the rule.
+    await page.locator('#node-select').selectOption('minikube-m02');
+    await page.locator('#panel-rules[data-computed]').waitFor();
+    const dnatHop = page.locator('#ct-hops .ct-hop', { hasText: 'DNAT' }).first();
+    const button = dnatHop.locator('.hop-show-rule');
+    const hop = await button.getAttribute('data-hop');
+    // Keyboard only: focus the button and press Enter.
+    await button.focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((n) => document.activeElement?.matches(`#panel-rules li.rule[data-hops~="${n}"]`), hop);
+    assert.equal(await page.locator('#node-select').inputValue(), 'minikube');
+    const focused = await page.evaluate(() => document.activeElement.textContent);
+    assert.match(focused, /DNAT/);
+    assert.match(focused, new RegExp(`^${hop}`), 'the rule carries its hop number');
+    // A closed chain is opened for the jump.
+    const sep = page.locator(`#panel-rules li.rule[data-hops~="${hop}"]`).locator('xpath=ancestor::details[1]');
+    const key = await sep.getAttribute('data-chain');
+    await sep.locator(':scope > summary').click();
+    await page.locator(`#panel-rules details[data-chain="${key}"]:not([open])`).waitFor();
+    await button.click();
+    await page.waitForFunction((n) => document.activeElement?.matches(`#panel-rules li.rule[data-hops~="${n}"]`), hop);
     assert.deepEqual(problems(log), []);
   });
 });
