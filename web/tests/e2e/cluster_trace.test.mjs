@@ -128,7 +128,8 @@ test('kube-proxy stopped after sync keeps DNATing to a deleted server pod until 
     assert.match(await status.innerText(), /^frozen at edit \d+ · 1 edit since · \d+ lines differ$/);
     // The Rules panel shows what is on the node: the deleted pod is still a DNAT target.
     const rules = await page.locator('#rules-text').textContent();
-    const natIp = (await page.locator('#ct-hops .hop-nat').first().innerText()).match(/→ (10\.244\.\d+\.\d+):/)[1];
+    // The DNAT hop reads `src → ClusterIP:8080 tcp → src → POD:80 tcp`.
+    const natIp = (await page.locator('#ct-hops .hop-nat').first().innerText()).match(/(10\.244\.\d+\.\d+):80 /)[1];
     assert.ok(rules.includes(`--to-destination ${natIp}:80`), `the frozen rules still send to ${natIp}`);
 
     // A reload keeps the frozen rules; a resync of the client's node catches up with the deletion.
