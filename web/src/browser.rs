@@ -176,8 +176,11 @@ pub fn focus_selector(selector: &str) -> bool {
         .and_then(|e| e.dyn_into::<HtmlElement>().ok())
     {
         Some(el) => {
+            // Centred: the results bar sticks to the top and would hide an element put there.
+            let options = web_sys::ScrollIntoViewOptions::new();
+            options.set_block(web_sys::ScrollLogicalPosition::Center);
             let _ = el.focus();
-            el.scroll_into_view();
+            el.scroll_into_view_with_scroll_into_view_options(&options);
             true
         }
         None => false,

@@ -106,14 +106,51 @@ pub fn App() -> Html {
         .as_ref()
         .map(|c| AttrValue::from(c.node_or_first(doc.node.as_deref()).to_owned()))
         .unwrap_or_default();
+    // The texts kube-proxy last synced on nodes where it stopped after a sync.
+    let frozen: Rc<Vec<Rc<Computed>>> = {
+        let texts: Vec<AttrValue> = match &computed {
+            Some(_) => doc
+                .cluster_trace
+                .frozen
+                .values()
+                .map(|f| AttrValue::from(Rc::clone(&f.text)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut all: Vec<Rc<Computed>> = Vec::new();
+        for text in texts {
+            let c = cache.get(&text);
+            if !all.iter().any(|a| Rc::ptr_eq(a, &c)) {
+                all.push(c);
+            }
+        }
+        let ids: Vec<u64> = all.iter().map(|c| c.id()).collect();
+        use_memo(ids, move |_| all)
+    };
+    // Node → the computation of the text its kube-proxy last synced, where it stopped after a
+    // sync: the Rules and Trace panels show and walk those rules, as the Cluster trace does.
+    let synced: Rc<BTreeMap<String, Rc<Computed>>> = {
+        let form = &doc.cluster_trace;
+        let map: BTreeMap<String, Rc<Computed>> = form
+            .frozen
+            .iter()
+            .filter(|(n, _)| matches!(form.kube_proxy(n), NodeKubeProxy::Frozen(_)))
+            .filter_map(|(n, f)| {
+                frozen.iter().find(|c| *c.text == *f.text).map(|c| (n.clone(), Rc::clone(c)))
+            })
+            .collect();
+        let ids: Vec<(String, u64)> = map.iter().map(|(n, c)| (n.clone(), c.id())).collect();
+        use_memo(ids, move |_| map)
+    };
     let trace: Option<Rc<TraceResult>> = {
-        let deps = (computed.clone(), doc.trace.clone(), doc.mode, node.clone());
-        let result = use_memo(deps, |(computed, form, mode, node)| {
+        let deps =
+            (computed.clone(), doc.trace.clone(), doc.mode, node.clone(), Rc::clone(&synced));
+        let result = use_memo(deps, |(computed, form, mode, node, synced)| {
             let c = computed.as_ref()?;
             let resolved = resolve(form, &c.analysis.cluster, c.family, node);
             Some(match resolved {
                 Ok(r) => {
-                    let rules = c.rules(&r.node, *mode);
+                    let rules = synced.get(&r.node).unwrap_or(c).rules(&r.node, *mode);
                     let entry = kpsim::sim::entry_for(&rules.settings, r.packet.src);
                     let choices = if form.all_branches {
                         Choices::AllBranches
@@ -140,27 +177,6 @@ pub fn App() -> Html {
     let suggestions = use_memo(computed.clone(), |c| {
         c.as_ref().map(|c| suggestions(&c.analysis.cluster, c.family)).unwrap_or_default()
     });
-    // The texts kube-proxy last synced on nodes where it stopped after a sync.
-    let frozen: Rc<Vec<Rc<Computed>>> = {
-        let texts: Vec<AttrValue> = match &computed {
-            Some(_) => doc
-                .cluster_trace
-                .frozen
-                .values()
-                .map(|f| AttrValue::from(Rc::clone(&f.text)))
-                .collect(),
-            None => Vec::new(),
-        };
-        let mut all: Vec<Rc<Computed>> = Vec::new();
-        for text in texts {
-            let c = cache.get(&text);
-            if !all.iter().any(|a| Rc::ptr_eq(a, &c)) {
-                all.push(c);
-            }
-        }
-        let ids: Vec<u64> = all.iter().map(|c| c.id()).collect();
-        use_memo(ids, move |_| all)
-    };
     let tracing =
         use_cluster_tracing(computed.clone(), doc.cluster_trace.clone(), Rc::clone(&frozen));
     let cluster_acted = match tracing.traced.as_ref() {
@@ -183,9 +199,9 @@ pub fn App() -> Html {
     };
     let kube_proxy_here = doc.cluster_trace.kube_proxy(&node);
     let rules_frozen = match kube_proxy_here {
-        NodeKubeProxy::Frozen(f) => frozen.iter().find(|c| *c.text == *f.text).map(|c| {
+        NodeKubeProxy::Frozen(f) => synced.get(node.as_str()).map(|c| {
             let note = format!(
-                "In the Cluster trace, kube-proxy on {node} stopped after a sync: these are the rules it left behind, {} — not what the manifests now say.",
+                "In the Cluster trace, kube-proxy on {node} stopped after a sync: these are the rules it left behind (the Trace panel walks them too), {} — not what the manifests now say.",
                 frozen_status(f, &doc.text, doc.edits)
             );
             (Rc::clone(c), AttrValue::from(note))

@@ -166,7 +166,7 @@ impl Preset {
                 "Compare modes: iptables lets the ping wander off (timeout), nftables rejects it at once."
             }
             Preset::FreezeThenDeletePod => {
-                "kube-proxy's rules stay as they were; the pod the curl went to is deleted from the editor. The stale DNAT still sends the curl there: nobody answers. Choose \"running\" (or resync) to let kube-proxy catch up."
+                "kube-proxy's rules stay as they were; the pod the curl went to is deleted from the editor (a Deployment's pods: scale it down yourself). The stale DNAT still sends the curl there: nobody answers. Choose \"running\" (or resync) to let kube-proxy catch up."
             }
         }
     }
