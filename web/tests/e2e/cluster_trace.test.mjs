@@ -18,6 +18,13 @@ after(async () => {
   await browser?.close();
 });
 
+/** Opens the page, clicks "curl the Service" and returns the delivered headline. */
+async function curlTheService(page) {
+  await openApp(page);
+  await page.locator('#ct-preset-curl-service').click();
+  return outcome(page, 'delivered');
+}
+
 /** Waits for the panel to show `outcome` and returns its headline. */
 async function outcome(page, expected) {
   await page.locator(`#ct-result[data-outcome="${expected}"]`).waitFor();
@@ -41,9 +48,7 @@ test('the walkthrough curl across the cluster is delivered to a server pod throu
 
 test('with kube-proxy stopped the Service times out, but a server pod is still reached directly', async (t) => {
   await withPage(browser, t, async (page, log) => {
-    await openApp(page);
-    await page.locator('#ct-preset-curl-service').click();
-    await outcome(page, 'delivered');
+    await curlTheService(page);
     await page.locator('#ct-preset-stop-kube-proxy').click();
     assert.match(await outcome(page, 'timeout'), /^timeout/);
     assert.equal(await page.locator('#ct-stopped-all').isChecked(), true);
@@ -75,9 +80,7 @@ test('a ping to the ClusterIP times out in iptables mode and is refused at once 
 
 test('the path diagram draws the curl across both nodes with the DNAT marked, and the histogram counts both server pods', async (t) => {
   await withPage(browser, t, async (page, log) => {
-    await openApp(page);
-    await page.locator('#ct-preset-curl-service').click();
-    await outcome(page, 'delivered');
+    await curlTheService(page);
     const diagram = page.locator('#ct-diagram svg');
     await diagram.waitFor();
     assert.equal(await diagram.locator('.pd-pod.pd-client').getAttribute('data-pod'), 'pod-client');
@@ -107,9 +110,7 @@ test('the path diagram draws the curl across both nodes with the DNAT marked, an
 
 test('kube-proxy stopped after sync keeps DNATing to a deleted server pod until it resyncs', async (t) => {
   await withPage(browser, t, async (page, log) => {
-    await openApp(page);
-    await page.locator('#ct-preset-curl-service').click();
-    const delivered = await outcome(page, 'delivered');
+    const delivered = await curlTheService(page);
     const gone = delivered.replace(/^delivered to default\//, '');
     // Freezing alone changes nothing: the rules are what kube-proxy would write anyway.
     await page.locator('#ct-kube-proxy-minikube').selectOption('stopped-after-sync');
@@ -148,9 +149,7 @@ test('kube-proxy stopped after sync keeps DNATing to a deleted server pod until 
 
 test('the rules the cluster trace acted by are highlighted, and a hop jumps to its rule', async (t) => {
   await withPage(browser, t, async (page, log) => {
-    await openApp(page);
-    await page.locator('#ct-preset-curl-service').click();
-    await outcome(page, 'delivered');
+    await curlTheService(page);
     assert.ok((await page.locator('#panel-rules li.rule.hop-acted').count()) >= 1);
     assert.match(await page.locator('#node-select option[value="minikube"]').getAttribute('data-mark'), /traced: \d+ rule/);
     // Looking at another node, the DNAT hop's button brings the client's node back and focuses the rule.
