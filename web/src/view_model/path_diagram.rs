@@ -14,6 +14,9 @@ use kpsim::sim::cluster::{ClusterTrace, Direction, Hop, HopKind, PeerKind, Place
 use kpsim::sim::trace::Action;
 
 use super::cluster::short_name;
+use route::{Port, route};
+
+mod route;
 
 /// At most this many node boxes (the nodes on the path always among them).
 pub const MAX_NODES: usize = 6;
@@ -35,12 +38,6 @@ const OUTSIDE_W: f64 = 130.0;
 /// Characters of a name that fit in a pod box, and in a node's title beside the DNAT mark.
 const POD_CHARS: usize = 23;
 const NODE_CHARS: usize = 18;
-/// How far a request arrow and its reply are drawn apart.
-const LANE: f64 = 5.0;
-/// The horizontal lanes between the network bar and the node boxes, where arrows between
-/// columns run (request above, reply below), so that no arrow crosses another node's header.
-const LANE_REQUEST_Y: f64 = BAR_Y + BAR_H + 13.0;
-const LANE_REPLY_Y: f64 = BAR_Y + BAR_H + 27.0;
 
 /// An axis-aligned rectangle.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -245,6 +242,16 @@ impl Station {
             Station::Pod { node, .. } => Some(node),
             Station::Node(name) => Some(name),
             Station::Network | Station::Outside => None,
+        }
+    }
+
+    /// Where an arrow between columns meets the station's box: a node's own namespace at its
+    /// anchor point; a pod, the network bar and the outside at the edge nearest the lanes.
+    fn port(&self) -> Port {
+        match self {
+            Station::Node(_) => Port::Centre,
+            Station::Pod { .. } => Port::Top,
+            Station::Network | Station::Outside => Port::Bottom,
         }
     }
 }
@@ -513,7 +520,8 @@ pub fn path_diagram(
         let hop = &hops[moved];
         let reply = is_reply(hop);
         let (from, to) = (&pair[0].0, &pair[1].0);
-        let Some(points) = route(from, a, to, b, reply) else { continue };
+        let same_node = from.node().is_some() && from.node() == to.node();
+        let Some(points) = route(a, from.port(), b, to.port(), same_node, reply) else { continue };
         arrows.push(Arrow {
             hop: moved + 1,
             points,
@@ -560,41 +568,6 @@ pub fn path_diagram(
     }
 }
 
-/// The way from station `from` (drawn as `a`) to station `to` (drawn as `b`): straight within
-/// one node, else up out of `a`, along the request's or the reply's lane and down into `b`.
-/// `None` when the two are drawn at the same spot.
-fn route(from: &Station, a: Rect, to: &Station, b: Rect, reply: bool) -> Option<Vec<(f64, f64)>> {
-    let (ax, ay) = a.centre();
-    let (bx, by) = b.centre();
-    let same_node = from.node().is_some() && from.node() == to.node();
-    if same_node {
-        let (dx, dy) = (bx - ax, by - ay);
-        let len = dx.hypot(dy);
-        if len < 1.0 {
-            return None;
-        }
-        let (x1, y1) = a.exit(dx, dy);
-        let (x2, y2) = b.exit(-dx, -dy);
-        // Each arrow keeps to the right of its way, so a reply never hides its request.
-        let (ox, oy) = (-dy / len * LANE, dx / len * LANE);
-        return Some(vec![(x1 + ox, y1 + oy), (x2 + ox, y2 + oy)]);
-    }
-    // The end of a vertical leg: a node's own namespace is its anchor point; a pod, the
-    // network bar and the outside are entered through their edge nearest the lane.
-    let port = |s: &Station, r: Rect, (cx, cy): (f64, f64)| match s {
-        Station::Node(_) => (cx, cy),
-        Station::Pod { .. } => (cx, r.y),
-        Station::Network | Station::Outside => (cx, r.y + r.h),
-    };
-    let (sx, sy) = port(from, a, (ax, ay));
-    let (ex, ey) = port(to, b, (bx, by));
-    let (offset, lane) = if reply { (LANE, LANE_REPLY_Y) } else { (-LANE, LANE_REQUEST_Y) };
-    let mut points = vec![(sx + offset, sy), (sx + offset, lane), (ex + offset, lane)];
-    points.push((ex + offset, ey));
-    points.dedup_by(|p, q| (p.0 - q.0).abs() < 0.5 && (p.1 - q.1).abs() < 0.5);
-    (points.len() >= 2).then_some(points)
-}
-
 /// `text` cut to `max` characters, the cut marked with `…`.
 fn fit(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -619,6 +592,7 @@ mod tests {
     use crate::examples;
     use crate::view_model::cluster_trace::{ClusterTraceForm, prepare};
     use kpsim::sim::cluster::ClusterNetwork;
+    use route::crosses;
 
     fn diagram(form: &ClusterTraceForm) -> (PathDiagram, ClusterTrace) {
         let analysis = kpsim::analyze(examples::WALKTHROUGH.text, kpsim::model::Admission::Auto);
@@ -741,33 +715,6 @@ mod tests {
         assert_eq!(fit("abcdef", 4), "abc…");
     }
 
-    /// Whether the segment from `p` to `q` passes through the inside of `r` (Liang–Barsky).
-    fn crosses(p: (f64, f64), q: (f64, f64), r: &Rect) -> bool {
-        let (dx, dy) = (q.0 - p.0, q.1 - p.1);
-        let (mut t0, mut t1) = (0.0f64, 1.0f64);
-        let edges = [
-            (-dx, p.0 - (r.x + 0.5)),
-            (dx, (r.x + r.w - 0.5) - p.0),
-            (-dy, p.1 - (r.y + 0.5)),
-            (dy, (r.y + r.h - 0.5) - p.1),
-        ];
-        for (pe, qe) in edges {
-            if pe.abs() < f64::EPSILON {
-                if qe < 0.0 {
-                    return false;
-                }
-            } else {
-                let t = qe / pe;
-                if pe < 0.0 {
-                    t0 = t0.max(t);
-                } else {
-                    t1 = t1.min(t);
-                }
-            }
-        }
-        t0 < t1
-    }
-
     #[test]
     fn no_arrow_crosses_the_header_of_a_node_it_does_not_start_or_end_in() {
         let mut forms = vec![
@@ -817,7 +764,7 @@ mod tests {
             }
         }
         assert!(across > 10 && checked > 50, "{across} arrows between columns, {checked} checks");
-        // The check itself catches a straight line across a header.
+        // The check itself catches the straight line this layout used to draw.
         let (d, _) = diagram(&forms[1]);
         let m02 = d.nodes.iter().find(|n| n.name == "minikube-m02").expect("m02");
         let (ax, ay) = d.nodes[0].anchor;

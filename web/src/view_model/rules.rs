@@ -7,6 +7,8 @@
 //! it in depth-first order; later jumps to it are links. Not responsible for building or
 //! walking rules (the core's `backend` and `sim`).
 
+mod reveal;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kpsim::backend::{Ruleset, iptables, nftables};
@@ -14,6 +16,8 @@ use kpsim::naming;
 use kpsim::net::join_host_port;
 use kpsim::proxy::ServicePortPlan;
 use kpsim::settings::Mode;
+
+pub use reveal::chains_to_open;
 
 /// Which spelling of the rules to show.
 #[derive(
@@ -186,40 +190,6 @@ pub fn rules_view(
         rule_count,
         large,
     }
-}
-
-/// The keys of the chains to open so that the rules hop `hop` acted in are drawn: their own
-/// chains and every chain above them in the jump graph.
-pub fn chains_to_open(view: &RulesView, hop: usize) -> Vec<String> {
-    let mut keys = Vec::new();
-    for table in &view.tables {
-        // The chain each chain is drawn under (its owning jump's chain).
-        let mut parent = vec![None; table.chains.len()];
-        for (i, c) in table.chains.iter().enumerate() {
-            for j in c.rules.iter().flat_map(|r| &r.jumps).filter(|j| j.owns) {
-                if let Some(p) = parent.get_mut(j.chain) {
-                    *p = Some(i);
-                }
-            }
-        }
-        for (i, c) in table.chains.iter().enumerate() {
-            if !c.rules.iter().any(|r| r.hops.contains(&hop)) {
-                continue;
-            }
-            let mut at = Some(i);
-            // Bounded by the chain count: the drawn graph is a tree.
-            for _ in 0..table.chains.len() {
-                let Some(k) = at else { break };
-                if let Some(chain) = table.chains.get(k)
-                    && !keys.contains(&chain.key)
-                {
-                    keys.push(chain.key.clone());
-                }
-                at = parent.get(k).copied().flatten();
-            }
-        }
-    }
-    keys
 }
 
 /// Trace steps name iptables tables `nat`/`filter` and nftables tables by name or with
