@@ -62,13 +62,16 @@ pub fn RulesPanel(props: &Props) -> Html {
     );
     // A hop to reveal: open the chains down to its rule, then (once drawn) focus it.
     {
-        let (dispatch, chains) = (props.dispatch.clone(), Rc::clone(&props.chains));
+        let (dispatch, chains, view) =
+            (props.dispatch.clone(), Rc::clone(&props.chains), Rc::clone(&view));
         let done = use_mut_ref(|| 0u64);
-        use_effect_with((props.reveal, Rc::clone(&view), chains), move |(reveal, view, chains)| {
+        // Runs when the hop to reveal or the open chains change (the view is this render's:
+        // a reveal also selects the node, so it is already the node's view).
+        use_effect_with((props.reveal, chains), move |(reveal, chains)| {
             let Some(reveal) = reveal.filter(|r| r.seq != *done.borrow()) else { return };
-            let closed: Vec<String> = chains_to_open(view, reveal.hop)
+            let closed: Vec<String> = chains_to_open(&view, reveal.hop)
                 .into_iter()
-                .filter(|key| !chain_open(view, chains, key))
+                .filter(|key| !chain_open(&view, chains, key))
                 .collect();
             if !closed.is_empty() {
                 dispatch.emit(Action::OpenChains(closed));
