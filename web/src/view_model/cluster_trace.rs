@@ -721,6 +721,21 @@ mod tests {
     }
 
     #[test]
+    fn a_selector_changed_after_the_sync_does_not_reach_frozen_rules() {
+        let text = examples::WALKTHROUGH.text;
+        let (head, tail) = text.rsplit_once("app.kubernetes.io/name: server").expect("a selector");
+        let changed = format!("{head}app.kubernetes.io/name: nobody{tail}");
+        let now = kpsim::analyze(&changed, kpsim::model::Admission::Auto).cluster;
+        let running = run(&ClusterTraceForm::default(), &now, IpFamily::V4).expect("traces");
+        assert_eq!(running.outcome, "refused", "no endpoints: kube-proxy's REJECT");
+        let mut form = ClusterTraceForm::default();
+        let synced = FrozenRules { text: text.into(), edit: 4 };
+        form.set_kube_proxy(&["minikube".to_owned()], KubeProxyChoice::StoppedAfterSync, &synced);
+        let frozen = run(&form, &now, IpFamily::V4).expect("traces");
+        assert_eq!(frozen.outcome, "delivered", "the client's node still has the old endpoints");
+    }
+
+    #[test]
     fn acted_rules_are_grouped_by_node_with_the_hops_they_acted_in() {
         let a = walkthrough();
         let (request, experiments) =
