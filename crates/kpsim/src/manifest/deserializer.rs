@@ -20,8 +20,12 @@ use super::tree::{NodeId, NodeKind, Position, Style, Tag, Tree};
 const MAX_DEPTH: u8 = 128;
 
 /// A decoding error: serde's message, and the path and position of the node it is about.
+/// Boxed: every `Result` of every visitor carries it, so it is one pointer wide.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Error {
+pub(crate) struct Error(Box<ErrorImpl>);
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ErrorImpl {
     pub message: String,
     /// Field path of the node (`spec.ports[0].port`; empty for the root).
     pub path: String,
@@ -31,8 +35,21 @@ pub(crate) struct Error {
 }
 
 impl Error {
-    fn unplaced(message: impl Into<String>) -> Error {
-        Error { message: message.into(), path: String::new(), position: None, fixed: true }
+    #[inline(never)]
+    fn new(message: String, fixed: bool) -> Error {
+        Error(Box::new(ErrorImpl { message, path: String::new(), position: None, fixed }))
+    }
+
+    fn unplaced(message: &str) -> Error {
+        Error::new(message.to_owned(), true)
+    }
+}
+
+impl std::ops::Deref for Error {
+    type Target = ErrorImpl;
+
+    fn deref(&self) -> &ErrorImpl {
+        &self.0
     }
 }
 
@@ -49,7 +66,7 @@ impl std::error::Error for Error {}
 
 impl de::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Error {
-        Error { message: msg.to_string(), path: String::new(), position: None, fixed: false }
+        Error::new(msg.to_string(), false)
     }
 }
 
@@ -129,6 +146,7 @@ pub(crate) struct NodeDeserializer<'t, 'p> {
 }
 
 impl<'t, 'p> NodeDeserializer<'t, 'p> {
+    #[inline(never)]
     fn enter(
         cx: &'t Context<'t>,
         node: NodeId,
@@ -151,16 +169,18 @@ impl<'t, 'p> NodeDeserializer<'t, 'p> {
     }
 
     /// Gives an error this node's path and position unless an inner node already did.
+    #[inline(never)]
     fn fix(&self, mut e: Error) -> Error {
         if !e.fixed {
-            e.fixed = true;
-            e.path = self.path.to_string();
-            e.position = self.cx.tree.node(self.node).position;
+            e.0.fixed = true;
+            e.0.path = self.path.to_string();
+            e.0.position = self.cx.tree.node(self.node).position;
         }
         e
     }
 
     /// One level deeper, or the recursion error.
+    #[inline(never)]
     fn deeper(&self) -> Result<u8, Error> {
         match self.depth.checked_sub(1) {
             Some(d) => Ok(d),
@@ -169,6 +189,7 @@ impl<'t, 'p> NodeDeserializer<'t, 'p> {
     }
 
     /// A scalar's text, style and tag.
+    #[inline(never)]
     fn scalar(&self) -> Option<(&'t str, Style, &'t Tag)> {
         match self.kind() {
             NodeKind::Scalar { text, style, tag } => Some((text, *style, tag)),
@@ -177,6 +198,7 @@ impl<'t, 'p> NodeDeserializer<'t, 'p> {
     }
 
     /// The text of a plain scalar, or of one explicitly tagged `!!<core>`.
+    #[inline(never)]
     fn plain(&self, core: &str) -> Option<&'t str> {
         match self.scalar()? {
             (text, Style::Plain, _) => Some(text),
@@ -186,6 +208,7 @@ impl<'t, 'p> NodeDeserializer<'t, 'p> {
     }
 
     /// What the node is, for `deserialize_any` and for "invalid type" messages.
+    #[inline(never)]
     fn shape(&self) -> Result<Shape<'t>, Error> {
         let (text, style, tag) = match self.kind() {
             NodeKind::Seq(items) => return Ok(Shape::Seq(items)),
@@ -220,6 +243,7 @@ impl<'t, 'p> NodeDeserializer<'t, 'p> {
     }
 
     /// "invalid type: <what the node is>, expected <exp>", at this node.
+    #[inline(never)]
     fn invalid_type(&self, exp: &dyn Expected) -> Error {
         let e = match self.shape() {
             Err(e) => return e,
@@ -246,6 +270,7 @@ impl<'t, 'p> NodeDeserializer<'t, 'p> {
     }
 
     /// Whether an `Option` holds a value: anything but a plain null or empty scalar.
+    #[inline(never)]
     fn is_some(&self) -> Result<bool, Error> {
         match self.scalar() {
             None => Ok(true),
@@ -263,12 +288,14 @@ impl<'t, 'p> NodeDeserializer<'t, 'p> {
     }
 
     /// A plain empty scalar reads as an empty sequence or mapping.
+    #[inline(never)]
     fn is_empty_plain(&self) -> bool {
         matches!(self.scalar(), Some(("", Style::Plain, _)))
     }
 
     /// The check after a visitor read a sequence or mapping: it must have read every
     /// element, as serde_norway requires.
+    #[inline(never)]
     fn check_length(&self, read: usize, total: usize, map: bool) -> Result<(), Error> {
         if read == total {
             return Ok(());
@@ -282,6 +309,7 @@ impl<'t, 'p> NodeDeserializer<'t, 'p> {
         Err(self.fix(de::Error::invalid_length(total, &expected.as_str())))
     }
 
+    #[inline(never)]
     fn record_ignored(&self) {
         if !self.key {
             self.cx.ignored.borrow_mut().push(self.path.to_string());
@@ -547,6 +575,17 @@ struct SeqAccess<'a, 't, 'p> {
     depth: u8,
 }
 
+impl<'t, 'p> SeqAccess<'_, 't, 'p> {
+    /// The deserializer of the next element, if any.
+    #[inline(never)]
+    fn next(&mut self) -> Result<Option<NodeDeserializer<'t, '_>>, Error> {
+        let Some(&item) = self.items.get(self.next) else { return Ok(None) };
+        let path = Path::Seq(&self.de.path, self.next);
+        self.next += 1;
+        NodeDeserializer::enter(self.de.cx, item, path, self.depth, false).map(Some)
+    }
+}
+
 impl<'t> de::SeqAccess<'t> for SeqAccess<'_, 't, '_> {
     type Error = Error;
 
@@ -554,11 +593,10 @@ impl<'t> de::SeqAccess<'t> for SeqAccess<'_, 't, '_> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, Error> {
-        let Some(&item) = self.items.get(self.next) else { return Ok(None) };
-        let path = Path::Seq(&self.de.path, self.next);
-        self.next += 1;
-        let de = NodeDeserializer::enter(self.de.cx, item, path, self.depth, false)?;
-        seed.deserialize(de).map(Some)
+        match self.next()? {
+            Some(de) => seed.deserialize(de).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -573,20 +611,18 @@ struct MapAccess<'a, 't, 'p> {
     depth: u8,
 }
 
-impl<'t> de::MapAccess<'t> for MapAccess<'_, 't, '_> {
-    type Error = Error;
-
-    fn next_key_seed<K: DeserializeSeed<'t>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, Error> {
+impl<'t, 'p> MapAccess<'_, 't, 'p> {
+    /// The deserializer of the next key, if any.
+    #[inline(never)]
+    fn next_key(&mut self) -> Result<Option<NodeDeserializer<'t, 'p>>, Error> {
         let Some(&(key, _)) = self.entries.get(self.next) else { return Ok(None) };
         self.next += 1;
-        let de = NodeDeserializer::enter(self.de.cx, key, self.de.path, self.depth, true)?;
-        seed.deserialize(de).map(Some)
+        NodeDeserializer::enter(self.de.cx, key, self.de.path, self.depth, true).map(Some)
     }
 
-    fn next_value_seed<V: DeserializeSeed<'t>>(&mut self, seed: V) -> Result<V::Value, Error> {
+    /// The deserializer of the value of the key read last.
+    #[inline(never)]
+    fn value(&self) -> Result<NodeDeserializer<'t, '_>, Error> {
         let Some(&(key, value)) = self.entries.get(self.next.wrapping_sub(1)) else {
             return Err(Error::unplaced("value requested before its key"));
         };
@@ -594,8 +630,25 @@ impl<'t> de::MapAccess<'t> for MapAccess<'_, 't, '_> {
             NodeKind::Scalar { text, .. } => Path::Map(&self.de.path, text),
             _ => Path::Unknown(&self.de.path),
         };
-        let de = NodeDeserializer::enter(self.de.cx, value, path, self.depth, false)?;
-        seed.deserialize(de)
+        NodeDeserializer::enter(self.de.cx, value, path, self.depth, false)
+    }
+}
+
+impl<'t> de::MapAccess<'t> for MapAccess<'_, 't, '_> {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'t>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
+        match self.next_key()? {
+            Some(de) => seed.deserialize(de).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'t>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        seed.deserialize(self.value()?)
     }
 
     fn size_hint(&self) -> Option<usize> {
