@@ -4,7 +4,7 @@
 //! Splitting the stream and walking Lists is [`super`]'s and [`super::list`]'s job; this file
 //! only turns one node of a document's tree into one [`Resource`].
 
-use super::deserializer::{Context, Error};
+use super::deserializer::{Context, Error, duplicate_key};
 use super::tree::{NodeId, Tree};
 use super::{Manifests, Object, Resource};
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Location};
@@ -40,6 +40,12 @@ pub(super) fn decode(
     node: NodeId,
     ignored: &mut Vec<String>,
 ) -> Decoded {
+    if !is_known(api_version, kind) {
+        return Decoded::Unknown;
+    }
+    if let Some(e) = duplicate_key(tree, node) {
+        return Decoded::Failed(e);
+    }
     let cx = Context::new(tree);
     let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
     let result = match (group, kind) {

@@ -96,6 +96,41 @@ impl<'t> Context<'t> {
     }
 }
 
+/// The first key written twice in one mapping of the subtree at `node`, as an error at the
+/// second occurrence: YAML forbids it and `kubectl` refuses it, while k8s-openapi would
+/// silently keep the last value. Aliased subtrees are checked where their anchor is.
+pub(crate) fn duplicate_key(tree: &Tree, node: NodeId) -> Option<Error> {
+    let mut stack = vec![(node, String::new())];
+    while let Some((id, path)) = stack.pop() {
+        match &tree.node(id).kind {
+            NodeKind::Map(entries) => {
+                let mut seen: Vec<&str> = Vec::with_capacity(entries.len());
+                for &(key, value) in entries {
+                    let Some(text) = tree.str_value(key) else { continue };
+                    if seen.contains(&text) {
+                        let mut e =
+                            Error::new(format!("duplicate entry with key \"{text}\""), true);
+                        e.0.path = path;
+                        e.0.position = tree.node(key).position;
+                        return Some(e);
+                    }
+                    seen.push(text);
+                    let child =
+                        if path.is_empty() { text.to_owned() } else { format!("{path}.{text}") };
+                    stack.push((value, child));
+                }
+            }
+            NodeKind::Seq(items) => {
+                stack.extend(
+                    items.iter().enumerate().map(|(i, &item)| (item, format!("{path}[{i}]"))),
+                );
+            }
+            NodeKind::Scalar { .. } | NodeKind::Alias(_) => {}
+        }
+    }
+    None
+}
+
 /// Where a node is, as a chain of parents (cheap to extend on the stack).
 #[derive(Debug, Clone, Copy)]
 enum Path<'p> {

@@ -150,7 +150,12 @@ pub(crate) fn parse(text: &str) -> Result<Tree, SyntaxError> {
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| SyntaxError {
-            message: e.info().to_owned(),
+            // "while parsing a block mapping, did not find expected key": the problem is
+            // the part libyaml (and so serde_norway) reported; the context is the position.
+            message: match e.info().split_once(", ") {
+                Some((context, problem)) if context.starts_with("while ") => problem.to_owned(),
+                _ => e.info().to_owned(),
+            },
             line: e.marker().line(),
             column: e.marker().col() + 1,
         })?;
