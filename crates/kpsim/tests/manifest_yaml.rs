@@ -197,33 +197,35 @@ fn syntax_errors_say_what_and_where() {
     assert_eq!(d.location.line, 5);
 }
 
+/// A Pod whose `managedFields[0].fieldsV1` (a field that takes any YAML) is `body`, each
+/// line of which is indented under it.
+fn pod_with_free_form_field(body: &[String]) -> String {
+    let mut text = String::from(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  managedFields:\n  - fieldsV1:\n",
+    );
+    for line in body {
+        text.push_str("      ");
+        text.push_str(line);
+        text.push('\n');
+    }
+    text
+}
+
 #[test]
 fn alias_expansion_is_bounded() {
-    // Nine levels of ten aliases each would be 10^9 nodes inside a field that takes anything.
-    let mut text = String::from(
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  managedFields:\n  - fieldsV1:\n      l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n",
-    );
+    // Nine levels of ten aliases each would be 10^9 nodes.
+    let mut body = vec!["l0: &l0 [x, x, x, x, x, x, x, x, x, x]".to_owned()];
     for i in 1..9 {
-        let p = i - 1;
-        text.push_str(&format!(
-            "      l{i}: &l{i} [*l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}]\n"
-        ));
+        let items = vec![format!("*l{}", i - 1); 10].join(", ");
+        body.push(format!("l{i}: &l{i} [{items}]"));
     }
-    let m = parse(&text);
-    let d = only(&m);
-    assert!(d.message.contains("repetition limit exceeded"), "{}", d.message);
+    let m = parse(&pod_with_free_form_field(&body));
+    assert!(only(&m).message.contains("repetition limit exceeded"), "{:?}", m.diagnostics);
 }
 
 #[test]
 fn deep_block_nesting_is_an_error_not_a_stack_overflow() {
-    let mut text = String::from(
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  managedFields:\n  - fieldsV1:\n",
-    );
-    for depth in 0..300 {
-        text.push_str(&" ".repeat(6 + depth));
-        text.push_str("a:\n");
-    }
-    let m = parse(&text);
-    let d = only(&m);
-    assert!(d.message.contains("recursion limit exceeded"), "{}", d.message);
+    let body: Vec<String> = (0..300).map(|depth| format!("{}a:", " ".repeat(depth))).collect();
+    let m = parse(&pod_with_free_form_field(&body));
+    assert!(only(&m).message.contains("recursion limit exceeded"), "{:?}", m.diagnostics);
 }

@@ -384,6 +384,27 @@ fn visit_resolved<'t, V: Visitor<'t>>(r: Resolved<'t>, v: V) -> Result<V::Value,
     }
 }
 
+/// Methods that read the same as another one.
+macro_rules! forward {
+    ($($method:ident => $target:ident,)*) => {$(
+        fn $method<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
+            self.$target(v)
+        }
+    )*};
+}
+
+/// Methods that parse a plain scalar (or one tagged `!!<tag>`) into one visitor call.
+macro_rules! plain_scalar {
+    ($($method:ident($tag:literal, $parse:expr) => $visit:ident,)*) => {$(
+        fn $method<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
+            match self.plain($tag).and_then($parse) {
+                Some(x) => v.$visit(x).map_err(|e| self.fix(e)),
+                None => Err(self.invalid_type(&v)),
+            }
+        }
+    )*};
+}
+
 impl<'t> de::Deserializer<'t> for NodeDeserializer<'t, '_> {
     type Error = Error;
 
@@ -399,78 +420,27 @@ impl<'t> de::Deserializer<'t> for NodeDeserializer<'t, '_> {
         .map_err(|e| self.fix(e))
     }
 
-    fn deserialize_bool<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        match self.plain("bool").and_then(scalar::parse_bool) {
-            Some(b) => v.visit_bool(b).map_err(|e| self.fix(e)),
-            None => Err(self.invalid_type(&v)),
-        }
+    forward! {
+        deserialize_i8 => deserialize_i64,
+        deserialize_i16 => deserialize_i64,
+        deserialize_i32 => deserialize_i64,
+        deserialize_u8 => deserialize_u64,
+        deserialize_u16 => deserialize_u64,
+        deserialize_u32 => deserialize_u64,
+        deserialize_f32 => deserialize_f64,
+        deserialize_char => deserialize_str,
+        deserialize_string => deserialize_str,
+        deserialize_identifier => deserialize_str,
+        deserialize_byte_buf => deserialize_bytes,
     }
 
-    fn deserialize_i8<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        self.deserialize_i64(v)
-    }
-
-    fn deserialize_i16<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        self.deserialize_i64(v)
-    }
-
-    fn deserialize_i32<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        self.deserialize_i64(v)
-    }
-
-    fn deserialize_i64<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        match self.plain("int").and_then(|t| scalar::parse_signed_int(t, i64::from_str_radix)) {
-            Some(i) => v.visit_i64(i).map_err(|e| self.fix(e)),
-            None => Err(self.invalid_type(&v)),
-        }
-    }
-
-    fn deserialize_i128<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        match self.plain("int").and_then(|t| scalar::parse_signed_int(t, i128::from_str_radix)) {
-            Some(i) => v.visit_i128(i).map_err(|e| self.fix(e)),
-            None => Err(self.invalid_type(&v)),
-        }
-    }
-
-    fn deserialize_u8<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        self.deserialize_u64(v)
-    }
-
-    fn deserialize_u16<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        self.deserialize_u64(v)
-    }
-
-    fn deserialize_u32<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        self.deserialize_u64(v)
-    }
-
-    fn deserialize_u64<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        match self.plain("int").and_then(|t| scalar::parse_unsigned_int(t, u64::from_str_radix)) {
-            Some(u) => v.visit_u64(u).map_err(|e| self.fix(e)),
-            None => Err(self.invalid_type(&v)),
-        }
-    }
-
-    fn deserialize_u128<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        match self.plain("int").and_then(|t| scalar::parse_unsigned_int(t, u128::from_str_radix)) {
-            Some(u) => v.visit_u128(u).map_err(|e| self.fix(e)),
-            None => Err(self.invalid_type(&v)),
-        }
-    }
-
-    fn deserialize_f32<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        self.deserialize_f64(v)
-    }
-
-    fn deserialize_f64<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        match self.plain("float").and_then(scalar::parse_f64) {
-            Some(f) => v.visit_f64(f).map_err(|e| self.fix(e)),
-            None => Err(self.invalid_type(&v)),
-        }
-    }
-
-    fn deserialize_char<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        self.deserialize_str(v)
+    plain_scalar! {
+        deserialize_bool("bool", scalar::parse_bool) => visit_bool,
+        deserialize_i64("int", |t| scalar::parse_signed_int(t, i64::from_str_radix)) => visit_i64,
+        deserialize_i128("int", |t| scalar::parse_signed_int(t, i128::from_str_radix)) => visit_i128,
+        deserialize_u64("int", |t| scalar::parse_unsigned_int(t, u64::from_str_radix)) => visit_u64,
+        deserialize_u128("int", |t| scalar::parse_unsigned_int(t, u128::from_str_radix)) => visit_u128,
+        deserialize_f64("float", scalar::parse_f64) => visit_f64,
     }
 
     fn deserialize_str<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
@@ -480,18 +450,10 @@ impl<'t> de::Deserializer<'t> for NodeDeserializer<'t, '_> {
         }
     }
 
-    fn deserialize_string<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        self.deserialize_str(v)
-    }
-
     fn deserialize_bytes<V: Visitor<'t>>(self, _v: V) -> Result<V::Value, Error> {
         Err(Error::unplaced(
             "serialization and deserialization of bytes in YAML is not implemented",
         ))
-    }
-
-    fn deserialize_byte_buf<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        self.deserialize_bytes(v)
     }
 
     fn deserialize_option<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
@@ -591,10 +553,6 @@ impl<'t> de::Deserializer<'t> for NodeDeserializer<'t, '_> {
                 Err(self.fix(de::Error::invalid_type(unexpected, &"a YAML tag starting with '!'")))
             }
         }
-    }
-
-    fn deserialize_identifier<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
-        self.deserialize_str(v)
     }
 
     fn deserialize_ignored_any<V: Visitor<'t>>(self, v: V) -> Result<V::Value, Error> {
