@@ -229,3 +229,29 @@ fn deep_block_nesting_is_an_error_not_a_stack_overflow() {
     let m = parse(&pod_with_free_form_field(&body));
     assert!(only(&m).message.contains("recursion limit exceeded"), "{:?}", m.diagnostics);
 }
+
+#[test]
+fn workload_status_is_not_read() {
+    let m = parse(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: x}}\n  template: {metadata: {labels: {app: x}}}\nstatus: {replicas: many, conditions: oops}\n",
+    );
+    assert!(m.diagnostics.is_empty(), "{:#?}", m.diagnostics);
+    match &m.objects[0].resource {
+        Resource::Deployment(d) => {
+            assert_eq!(d.spec.replicas, Some(2));
+            assert!(d.status.is_none());
+        }
+        other => panic!("not a Deployment: {}", other.kind()),
+    }
+}
+
+#[test]
+fn workload_api_version_must_be_the_one_k8s_openapi_reads() {
+    let m = parse("apiVersion: apps/v1beta1\nkind: Deployment\nmetadata: {name: d}\n");
+    let d = only(&m);
+    assert_eq!(
+        d.message,
+        "Deployment: invalid value: string \"apps/v1beta1\", expected apps/v1; the object is skipped"
+    );
+    assert_eq!(at(d), (1, 1));
+}

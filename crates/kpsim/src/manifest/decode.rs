@@ -4,6 +4,13 @@
 //! Splitting the stream and walking Lists is [`super`]'s and [`super::list`]'s job; this file
 //! only turns one node of a document's tree into one [`Resource`].
 
+use std::fmt;
+use std::marker::PhantomData;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Deserialize;
+use serde::de::{self, IgnoredAny, MapAccess, Unexpected, Visitor};
+
 use super::deserializer::{Context, Error, duplicate_key};
 use super::tree::{NodeId, Tree};
 use super::{Manifests, Object, Resource};
@@ -57,25 +64,86 @@ pub(super) fn decode(
         ("discovery.k8s.io", "EndpointSlice") => {
             cx.read::<EndpointSlice>(node).map(|o| Resource::EndpointSlice(Box::new(o)))
         }
-        ("apps", "Deployment") => {
-            cx.read::<Deployment>(node).map(|o| Resource::Deployment(Box::new(o)))
-        }
-        ("apps", "ReplicaSet") => {
-            cx.read::<ReplicaSet>(node).map(|o| Resource::ReplicaSet(Box::new(o)))
-        }
-        ("apps", "StatefulSet") => {
-            cx.read::<StatefulSet>(node).map(|o| Resource::StatefulSet(Box::new(o)))
-        }
-        ("apps", "DaemonSet") => {
-            cx.read::<DaemonSet>(node).map(|o| Resource::DaemonSet(Box::new(o)))
-        }
-        ("batch", "Job") => cx.read::<Job>(node).map(|o| Resource::Job(Box::new(o))),
+        ("apps", "Deployment") => cx.read::<Workload<Deployment, _>>(node).map(|w| {
+            let (metadata, spec) = (w.metadata, w.spec.unwrap_or_default());
+            Resource::Deployment(Box::new(Deployment { metadata, spec, status: None }))
+        }),
+        ("apps", "ReplicaSet") => cx.read::<Workload<ReplicaSet, _>>(node).map(|w| {
+            let (metadata, spec) = (w.metadata, w.spec.unwrap_or_default());
+            Resource::ReplicaSet(Box::new(ReplicaSet { metadata, spec, status: None }))
+        }),
+        ("apps", "StatefulSet") => cx.read::<Workload<StatefulSet, _>>(node).map(|w| {
+            let (metadata, spec) = (w.metadata, w.spec.unwrap_or_default());
+            Resource::StatefulSet(Box::new(StatefulSet { metadata, spec, status: None }))
+        }),
+        ("apps", "DaemonSet") => cx.read::<Workload<DaemonSet, _>>(node).map(|w| {
+            let (metadata, spec) = (w.metadata, w.spec.unwrap_or_default());
+            Resource::DaemonSet(Box::new(DaemonSet { metadata, spec, status: None }))
+        }),
+        ("batch", "Job") => cx.read::<Workload<Job, _>>(node).map(|w| {
+            Resource::Job(Box::new(Job { metadata: w.metadata, spec: w.spec, status: None }))
+        }),
         _ => return Decoded::Unknown,
     };
     *ignored = cx.into_ignored();
     match result {
         Ok(r) => Decoded::Object(r),
         Err(e) => Decoded::Failed(e),
+    }
+}
+
+/// A workload as kube-proxy's world needs it: metadata and spec. Its `status` (replica
+/// counts, conditions) is skipped unread, like every status field nobody reads, so its types
+/// are not compiled into the page. `apiVersion` and `kind` are checked as k8s-openapi does.
+struct Workload<R, S> {
+    metadata: ObjectMeta,
+    spec: Option<S>,
+    resource: PhantomData<R>,
+}
+
+impl<'de, R: k8s_openapi::Resource, S: Deserialize<'de>> Deserialize<'de> for Workload<R, S> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<R, S>(PhantomData<(R, S)>);
+
+        impl<'de, R: k8s_openapi::Resource, S: Deserialize<'de>> Visitor<'de> for Fields<R, S> {
+            type Value = Workload<R, S>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(R::KIND)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut workload =
+                    Workload { metadata: ObjectMeta::default(), spec: None, resource: PhantomData };
+                while let Some(key) = map.next_key::<String>()? {
+                    let expected = match key.as_str() {
+                        "apiVersion" => R::API_VERSION,
+                        "kind" => R::KIND,
+                        "metadata" => {
+                            workload.metadata =
+                                map.next_value::<Option<ObjectMeta>>()?.unwrap_or_default();
+                            continue;
+                        }
+                        "spec" => {
+                            workload.spec = map.next_value()?;
+                            continue;
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    let value: String = map.next_value()?;
+                    if value != expected {
+                        return Err(de::Error::invalid_value(Unexpected::Str(&value), &expected));
+                    }
+                }
+                Ok(workload)
+            }
+        }
+
+        let fields = &["apiVersion", "kind", "metadata", "spec", "status"];
+        deserializer.deserialize_struct(R::KIND, fields, Fields(PhantomData))
     }
 }
 
