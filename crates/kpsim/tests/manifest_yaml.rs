@@ -255,3 +255,18 @@ fn workload_api_version_must_be_the_one_k8s_openapi_reads() {
     );
     assert_eq!(at(d), (1, 1));
 }
+
+#[test]
+fn pod_status_keeps_what_the_model_reads() {
+    let m = parse(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nstatus:\n  phase: Running\n  podIP: 10.0.0.5\n  podIPs: [{ip: 10.0.0.5}]\n  hostIP: 192.168.0.2\n  conditions: [{type: Ready, status: \"True\"}]\n  containerStatuses: [{name: c, ready: maybe}]\n",
+    );
+    assert!(m.diagnostics.is_empty(), "{:#?}", m.diagnostics);
+    let status = pod(&m).status.as_ref().expect("status");
+    assert_eq!(status.phase.as_deref(), Some("Running"));
+    assert_eq!(status.pod_ip.as_deref(), Some("10.0.0.5"));
+    assert_eq!(status.pod_ips.as_ref().map(Vec::len), Some(1));
+    assert_eq!(status.host_ip.as_deref(), Some("192.168.0.2"));
+    assert_eq!(status.conditions.as_ref().map(|c| c[0].status.as_str()), Some("True"));
+    assert!(status.container_statuses.is_none());
+}

@@ -17,7 +17,10 @@ use super::{Manifests, Object, Resource};
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Location};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
+use k8s_openapi::api::core::v1::{
+    Endpoints, Namespace, Node, NodeAddress, NodeStatus, Pod, PodCondition, PodIP, PodStatus,
+    Service,
+};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 pub(super) enum Decoded {
@@ -57,9 +60,16 @@ pub(super) fn decode(
     let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
     let result = match (group, kind) {
         ("", "Service") => cx.read::<Service>(node).map(|o| Resource::Service(Box::new(o))),
-        ("", "Pod") => cx.read::<Pod>(node).map(|o| Resource::Pod(Box::new(o))),
+        ("", "Pod") => cx.read::<Parts<Pod, _, PodStatusRead>>(node).map(|p| {
+            let status = p.status.map(PodStatus::from);
+            Resource::Pod(Box::new(Pod { metadata: p.metadata, spec: p.spec, status }))
+        }),
         ("", "Endpoints") => cx.read::<Endpoints>(node).map(|o| Resource::Endpoints(Box::new(o))),
-        ("", "Node") => cx.read::<Node>(node).map(|o| Resource::Node(Box::new(o))),
+        ("", "Node") => cx.read::<Parts<Node, _, NodeStatusRead>>(node).map(|p| {
+            let status =
+                p.status.map(|s| NodeStatus { addresses: s.addresses, ..NodeStatus::default() });
+            Resource::Node(Box::new(Node { metadata: p.metadata, spec: p.spec, status }))
+        }),
         ("", "Namespace") => cx.read::<Namespace>(node).map(|o| Resource::Namespace(Box::new(o))),
         ("discovery.k8s.io", "EndpointSlice") => {
             cx.read::<EndpointSlice>(node).map(|o| Resource::EndpointSlice(Box::new(o)))
@@ -92,40 +102,64 @@ pub(super) fn decode(
     }
 }
 
-/// A workload as kube-proxy's world needs it: metadata and spec. Its `status` (replica
-/// counts, conditions) is skipped unread, like every status field nobody reads, so its types
-/// are not compiled into the page. `apiVersion` and `kind` are checked as k8s-openapi does.
-struct Workload<R, S> {
+/// An object of kind `R` read as kube-proxy's world needs it: metadata, spec (`S`), and of
+/// its `status` only what the model reads (`St`; `IgnoredAny` for workloads, whose status
+/// nobody reads). Status fields not read are skipped unread, as unknown fields are, so their
+/// types are not compiled into the page. `apiVersion` and `kind` are checked as k8s-openapi
+/// does.
+struct Parts<R, S, St> {
     metadata: ObjectMeta,
     spec: Option<S>,
+    status: Option<St>,
     resource: PhantomData<R>,
 }
 
-impl<'de, R: k8s_openapi::Resource, S: Deserialize<'de>> Deserialize<'de> for Workload<R, S> {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Fields<R, S>(PhantomData<(R, S)>);
+/// The parts of a workload: no status.
+type Workload<R, S> = Parts<R, S, IgnoredAny>;
 
-        impl<'de, R: k8s_openapi::Resource, S: Deserialize<'de>> Visitor<'de> for Fields<R, S> {
-            type Value = Workload<R, S>;
+impl<'de, R, S, St> Deserialize<'de> for Parts<R, S, St>
+where
+    R: k8s_openapi::Resource,
+    S: Deserialize<'de>,
+    St: Deserialize<'de>,
+{
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<R, S, St>(PhantomData<(R, S, St)>);
+
+        impl<'de, R, S, St> Visitor<'de> for Fields<R, S, St>
+        where
+            R: k8s_openapi::Resource,
+            S: Deserialize<'de>,
+            St: Deserialize<'de>,
+        {
+            type Value = Parts<R, S, St>;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(R::KIND)
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut workload =
-                    Workload { metadata: ObjectMeta::default(), spec: None, resource: PhantomData };
+                let mut parts = Parts {
+                    metadata: ObjectMeta::default(),
+                    spec: None,
+                    status: None,
+                    resource: PhantomData,
+                };
                 while let Some(key) = map.next_key::<String>()? {
                     let expected = match key.as_str() {
                         "apiVersion" => R::API_VERSION,
                         "kind" => R::KIND,
                         "metadata" => {
-                            workload.metadata =
+                            parts.metadata =
                                 map.next_value::<Option<ObjectMeta>>()?.unwrap_or_default();
                             continue;
                         }
                         "spec" => {
-                            workload.spec = map.next_value()?;
+                            parts.spec = map.next_value()?;
+                            continue;
+                        }
+                        "status" => {
+                            parts.status = map.next_value()?;
                             continue;
                         }
                         _ => {
@@ -138,13 +172,42 @@ impl<'de, R: k8s_openapi::Resource, S: Deserialize<'de>> Deserialize<'de> for Wo
                         return Err(de::Error::invalid_value(Unexpected::Str(&value), &expected));
                     }
                 }
-                Ok(workload)
+                Ok(parts)
             }
         }
 
         let fields = &["apiVersion", "kind", "metadata", "spec", "status"];
         deserializer.deserialize_struct(R::KIND, fields, Fields(PhantomData))
     }
+}
+
+/// What the model reads of a Pod's status (`model::build::pod`): its IPs, phase and
+/// conditions.
+#[derive(Deserialize)]
+#[serde(rename = "PodStatus")]
+struct PodStatusRead {
+    #[serde(rename = "podIP")]
+    pod_ip: Option<String>,
+    #[serde(rename = "podIPs")]
+    pod_ips: Option<Vec<PodIP>>,
+    #[serde(rename = "hostIP")]
+    host_ip: Option<String>,
+    phase: Option<String>,
+    conditions: Option<Vec<PodCondition>>,
+}
+
+impl From<PodStatusRead> for PodStatus {
+    fn from(s: PodStatusRead) -> PodStatus {
+        let PodStatusRead { pod_ip, pod_ips, host_ip, phase, conditions } = s;
+        PodStatus { pod_ip, pod_ips, host_ip, phase, conditions, ..PodStatus::default() }
+    }
+}
+
+/// What the model reads of a Node's status (`model::build::node`): its addresses.
+#[derive(Deserialize)]
+#[serde(rename = "NodeStatus")]
+struct NodeStatusRead {
+    addresses: Option<Vec<NodeAddress>>,
 }
 
 /// The diagnostic for an object that could not be decoded, at `at`, with the field path
