@@ -5,23 +5,25 @@
 //! or fill in defaults (that is [`crate::model`]). A broken document never stops the others.
 
 mod decode;
-mod heads;
+mod deserializer;
 mod items;
 mod list;
 mod locate;
+mod scalar;
 mod split;
+mod tree;
 
+use crate::diagnostic::{Diagnostic, DiagnosticKind, Location, ObjectRef};
+use decode::{Decoded, decode, decode_error, report_ignored, unknown_kind};
+use deserializer::Context;
+pub use items::ItemSpan;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use serde::Deserialize;
-
-use crate::diagnostic::{Diagnostic, DiagnosticKind, Location, ObjectRef};
-use decode::{Decoded, decode, decode_error, report_ignored, unknown_kind};
-pub use items::ItemSpan;
 pub use locate::locate;
 pub use split::{Limits, split_documents};
+use tree::{NodeKind, Tree};
 
 /// A typed object read from the input.
 #[derive(Debug, Clone)]
@@ -185,26 +187,6 @@ pub(super) fn locate_in_item(text: &str, span: ItemSpan, path: &str) -> Option<(
     }
 }
 
-/// What routes a document: its `apiVersion` and `kind`, and for a List the heads of its
-/// items (read in the same pass).
-#[derive(Deserialize)]
-struct TypeMeta {
-    #[serde(rename = "apiVersion")]
-    api_version: Option<serde_norway::Value>,
-    kind: Option<serde_norway::Value>,
-    #[serde(default)]
-    items: Option<heads::ItemHeads>,
-}
-
-/// [`TypeMeta`] without the item heads: the fallback when `items` has a shape the heads
-/// reader refuses.
-#[derive(Deserialize)]
-struct BareTypeMeta {
-    #[serde(rename = "apiVersion")]
-    api_version: Option<serde_norway::Value>,
-    kind: Option<serde_norway::Value>,
-}
-
 /// Parses a stream of YAML and/or JSON documents into typed objects.
 ///
 /// A document may be one object, a `List` (`kind: List` as `kubectl get … -o yaml` prints
@@ -238,70 +220,54 @@ pub fn parse_with_limits(text: &str, limits: &Limits) -> Manifests {
     out
 }
 
-pub(super) fn syntax_location(doc: &Document<'_>, err: &serde_norway::Error) -> Location {
-    match err.location() {
-        Some(l) => Location {
-            document: doc.index,
-            line: doc.start_line + l.line() - 1,
-            column: l.column(),
-        },
-        None => Location { document: doc.index, line: doc.start_line, column: 1 },
-    }
-}
-
-/// serde_norway appends " at line L column C" to messages; the location is shown separately.
-pub(super) fn strip_position(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
-    }
-}
-
 fn looks_like_json(text: &str) -> bool {
     text.trim_start().starts_with(['{', '['])
 }
 
 fn parse_document(doc: &Document<'_>, out: &mut Manifests) {
+    match tree::parse(doc.text) {
+        Ok(tree) => parse_tree(doc, &tree, out),
+        Err(_) if looks_like_json(doc.text) => parse_json_document(doc, out),
+        Err(e) => out.diagnostics.push(syntax_error(doc, &e)),
+    }
+}
+
+/// A document read into a tree: one object, a List, or an array of objects.
+fn parse_tree(doc: &Document<'_>, tree: &Tree, out: &mut Manifests) {
     let doc_location = Location { document: doc.index, line: doc.start_line, column: 1 };
-    let routed = serde_norway::from_str::<TypeMeta>(doc.text).or_else(|e| {
-        if is_syntax_error(&e) || e.to_string().starts_with("invalid type: sequence") {
-            return Err(e);
+    let root = tree.resolve(tree.root());
+    match &tree.node(root).kind {
+        NodeKind::Seq(_) => return list::parse_sequence(doc, tree, out),
+        NodeKind::Map(_) => {}
+        _ => {
+            // Not a mapping: the error says what it is instead (an empty document reads as
+            // an empty mapping).
+            #[derive(serde::Deserialize)]
+            #[serde(rename = "TypeMeta")]
+            struct TypeMeta {}
+            if let Err(e) = Context::new(tree).read::<TypeMeta>(root) {
+                let message = format!("document {}: {}", doc.index + 1, e.message);
+                out.diagnostics.push(
+                    Diagnostic::error(DiagnosticKind::MissingTypeMeta, message)
+                        .at(position_location(doc, e.position).unwrap_or(doc_location))
+                        .hint("each document must be a mapping with apiVersion and kind"),
+                );
+                return;
+            }
         }
-        serde_norway::from_str::<BareTypeMeta>(doc.text).map(|b| TypeMeta {
-            api_version: b.api_version,
-            kind: b.kind,
-            items: None,
-        })
-    });
-    let meta: TypeMeta = match routed {
-        Ok(m) => m,
-        Err(e) if e.to_string().starts_with("invalid type: sequence") => {
-            list::parse_sequence(doc, out);
-            return;
-        }
-        Err(e) if is_syntax_error(&e) && looks_like_json(doc.text) => {
-            parse_json_document(doc, out);
-            return;
-        }
-        Err(e) => {
-            out.diagnostics.push(type_meta_error(doc, &e));
-            return;
-        }
-    };
-    let kind = meta.kind.as_ref().and_then(|v| v.as_str()).unwrap_or("");
-    let api_version = meta.api_version.as_ref().and_then(|v| v.as_str()).unwrap_or("");
+    }
+    let kind = tree.get(root, "kind").and_then(|k| tree.str_value(k)).unwrap_or("");
+    let api_version = tree.get(root, "apiVersion").and_then(|a| tree.str_value(a)).unwrap_or("");
     if kind.is_empty() || api_version.is_empty() {
         out.diagnostics.push(missing_type_meta(doc, kind));
         return;
     }
     if kind.ends_with("List") {
-        let heads = meta.items.and_then(|h| h.0);
-        list::parse_list(doc, api_version, kind, heads, out);
+        list::parse_list(doc, tree, api_version, kind, out);
         return;
     }
     let mut ignored = Vec::new();
-    let de = serde_norway::Deserializer::from_str(doc.text);
-    match decode(api_version, kind, de, &mut ignored) {
+    match decode(api_version, kind, tree, root, &mut ignored) {
         Decoded::Object(resource) => {
             let object =
                 Object { resource, location: doc_location, path_prefix: String::new(), item: None };
@@ -309,11 +275,26 @@ fn parse_document(doc: &Document<'_>, out: &mut Manifests) {
             out.objects.push(object);
         }
         Decoded::Failed(e) => {
-            let loc = syntax_location(doc, &e);
-            out.diagnostics.push(decode_error(loc, kind, &e, ""));
+            let at = position_location(doc, e.position)
+                .or_else(|| {
+                    let found = locate(doc.text, &e.path)?;
+                    let (line, column) = locate::value_position(doc.text, found);
+                    Some(Location { document: doc.index, line: doc.start_line + line - 1, column })
+                })
+                .unwrap_or(doc_location);
+            out.diagnostics.push(decode_error(at, kind, &e, ""));
         }
         Decoded::Unknown => out.diagnostics.push(unknown_kind(doc_location, api_version, kind, "")),
     }
+}
+
+/// A position inside a document as a location in the stream.
+pub(super) fn position_location(doc: &Document<'_>, position: tree::Position) -> Option<Location> {
+    position.map(|(line, column)| Location {
+        document: doc.index,
+        line: doc.start_line + line - 1,
+        column,
+    })
 }
 
 /// A document the YAML parser refused but that looks like JSON: read it with serde_json,
@@ -339,27 +320,14 @@ fn parse_json_document(doc: &Document<'_>, out: &mut Manifests) {
             return;
         }
     };
-    let Ok(value) = serde_norway::to_value(&value) else { return };
-    list::parse_value_document(doc, value, out);
+    parse_tree(doc, &tree::from_json(&value), out);
 }
 
-fn type_meta_error(doc: &Document<'_>, e: &serde_norway::Error) -> Diagnostic {
-    let loc = syntax_location(doc, e);
-    let wrong_shape = e.location().is_none() || !is_syntax_error(e);
-    let (kind, hint) = if wrong_shape {
-        (
-            DiagnosticKind::MissingTypeMeta,
-            "each document must be a mapping with apiVersion and kind",
-        )
-    } else {
-        (DiagnosticKind::Syntax, "check indentation, quoting and brackets around this position")
-    };
-    Diagnostic::error(
-        kind,
-        format!("document {}: {}", doc.index + 1, strip_position(&e.to_string())),
-    )
-    .at(loc)
-    .hint(hint)
+/// A YAML syntax error: what the parser found and where.
+fn syntax_error(doc: &Document<'_>, e: &tree::SyntaxError) -> Diagnostic {
+    Diagnostic::error(DiagnosticKind::Syntax, format!("document {}: {}", doc.index + 1, e.message))
+        .at(Location { document: doc.index, line: doc.start_line + e.line - 1, column: e.column })
+        .hint("check indentation, quoting and brackets around this position")
 }
 
 pub(super) fn missing_type_meta(doc: &Document<'_>, kind: &str) -> Diagnostic {
@@ -371,12 +339,6 @@ pub(super) fn missing_type_meta(doc: &Document<'_>, kind: &str) -> Diagnostic {
     .at(Location { document: doc.index, line: doc.start_line, column: 1 })
     .field(missing)
     .hint("start every object with `apiVersion:` and `kind:` (e.g. `apiVersion: v1`, `kind: Service`)")
-}
-
-pub(super) fn is_syntax_error(e: &serde_norway::Error) -> bool {
-    // A scanner/parser error has a location and none of the data-model wording.
-    let s = e.to_string();
-    !(s.contains("invalid type") || s.contains("missing field") || s.contains("unknown variant"))
 }
 
 #[cfg(test)]

@@ -1,98 +1,60 @@
-//! Documents that hold several objects: `kind: List` (and typed lists like `ServiceList`),
-//! top-level arrays, and JSON documents read through serde_json.
+//! Documents that hold several objects: `kind: List` (and typed lists like `ServiceList`)
+//! and top-level arrays.
 //!
 //! Items are dispatched by their own `kind`; items of a typed list without `kind` take the
 //! list's item kind (`ServiceList` → `Service`), as the API server's list responses omit it.
-//! Each item is located once (see [`super::items`]) and, when its heads are known (see
-//! [`super::heads`]), decoded straight from its own text; otherwise from the YAML text of
-//! its generic value, so that every object goes through the same compiled decoder.
+//! Each item is decoded from its node of the document's tree; its text is located once
+//! (see [`super::items`]) so later stages can find its fields.
 
-use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 use super::decode::{Decoded, decode, decode_error, is_known, report_ignored, unknown_kind};
-use super::heads::ItemHead;
+use super::deserializer::Context;
 use super::items::{ItemSpan, find_items};
-use super::{Document, Manifests, Object, locate_in_item, syntax_location};
+use super::tree::{NodeId, Tree};
+use super::{Document, Manifests, Object, locate_in_item, position_location};
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Location};
 
-#[derive(Deserialize)]
-struct ListItems {
-    #[serde(default)]
-    items: Option<Vec<serde_norway::Value>>,
-}
-
-/// A `List` or typed list document; `heads` are its items' heads when the routing pass read
-/// them.
+/// A `List` or typed list document.
 pub(super) fn parse_list(
     doc: &Document<'_>,
+    tree: &Tree,
     api_version: &str,
     list_kind: &str,
-    heads: Option<Vec<ItemHead>>,
     out: &mut Manifests,
 ) {
-    if let Some(heads) = heads {
-        let spans = find_items(doc.text, Some("items")).filter(|s| s.len() == heads.len());
-        if let Some(spans) = spans {
-            let (objects, diagnostics) = (out.objects.len(), out.diagnostics.len());
-            if parse_items_from_text(doc, &heads, &spans, list_kind, api_version, out) {
+    /// The shape a List's `items` must have; only read to report a wrong one.
+    #[derive(serde::Deserialize)]
+    struct ListItems {
+        #[serde(default)]
+        #[allow(dead_code)]
+        items: Option<Vec<IgnoredAny>>,
+    }
+    let root = tree.root();
+    let items = match tree.get(root, "items") {
+        None => &[][..],
+        Some(items) => match tree.items(items) {
+            Some(items) => items,
+            None => {
+                if let Err(e) = Context::new(tree).read::<ListItems>(root) {
+                    let at = position_location(doc, e.position).unwrap_or(Location {
+                        document: doc.index,
+                        line: doc.start_line,
+                        column: 1,
+                    });
+                    out.diagnostics.push(decode_error(at, list_kind, &e, ""));
+                }
                 return;
             }
-            // An item that does not parse alone (an alias to an anchor in another item):
-            // start over on the general path.
-            out.objects.truncate(objects);
-            out.diagnostics.truncate(diagnostics);
-        }
-    }
-    match serde_norway::from_str::<ListItems>(doc.text) {
-        Ok(l) => {
-            let items = l.items.unwrap_or_default();
-            parse_items(doc, items, Some(list_kind), api_version, out);
-        }
-        Err(e) => {
-            let at = syntax_location(doc, &e);
-            out.diagnostics.push(decode_error(at, list_kind, &e, ""));
-        }
-    }
+        },
+    };
+    parse_items(doc, tree, items, Some(list_kind), api_version, out);
 }
 
 /// A document whose root is a sequence of objects.
-pub(super) fn parse_sequence(doc: &Document<'_>, out: &mut Manifests) {
-    match serde_norway::from_str::<Vec<serde_norway::Value>>(doc.text) {
-        Ok(items) => parse_items(doc, items, None, "", out),
-        Err(e) => {
-            let at = syntax_location(doc, &e);
-            out.diagnostics.push(decode_error(at, "array", &e, ""));
-        }
-    }
-}
-
-/// A whole document already read into a value (JSON the YAML parser refused).
-pub(super) fn parse_value_document(
-    doc: &Document<'_>,
-    value: serde_norway::Value,
-    out: &mut Manifests,
-) {
-    let doc_location = Location { document: doc.index, line: doc.start_line, column: 1 };
-    if let serde_norway::Value::Sequence(items) = value {
-        parse_items(doc, items, None, "", out);
-        return;
-    }
-    let kind = value.get("kind").and_then(|v| v.as_str()).unwrap_or("").to_owned();
-    let api_version = value.get("apiVersion").and_then(|v| v.as_str()).unwrap_or("").to_owned();
-    if kind.is_empty() || api_version.is_empty() {
-        out.diagnostics.push(super::missing_type_meta(doc, &kind));
-        return;
-    }
-    if kind.ends_with("List") {
-        let items = match value.get("items") {
-            Some(serde_norway::Value::Sequence(items)) => items.clone(),
-            _ => Vec::new(),
-        };
-        parse_items(doc, items, Some(&kind), &api_version, out);
-        return;
-    }
-    let whole = ItemSpan { start: 0, end: doc.text.len(), line: 1, column: 1, block: false };
-    decode_item(doc, &value, &api_version, &kind, doc_location, String::new(), Some(whole), out);
+pub(super) fn parse_sequence(doc: &Document<'_>, tree: &Tree, out: &mut Manifests) {
+    let items = tree.items(tree.root()).unwrap_or(&[]);
+    parse_items(doc, tree, items, None, "", out);
 }
 
 /// The kind and apiVersion an item is decoded as: its own, or for a typed list without them
@@ -127,78 +89,11 @@ fn missing_item_type(container: &str, i: usize, at: Location, prefix: String) ->
     .hint("every item of a List carries its own apiVersion and kind")
 }
 
-/// The fast path: every item decoded from its own text. A block item's leading `-` is
-/// blanked so the item reads as a mapping with unchanged columns. Returns false when an
-/// item's text does not parse on its own although the whole document did.
-fn parse_items_from_text(
-    doc: &Document<'_>,
-    heads: &[ItemHead],
-    spans: &[ItemSpan],
-    list_kind: &str,
-    list_api_version: &str,
-    out: &mut Manifests,
-) -> bool {
-    for (i, (head, span)) in heads.iter().zip(spans).enumerate() {
-        let prefix = format!("items[{i}]");
-        let location = Location {
-            document: doc.index,
-            line: doc.start_line + span.line - 1,
-            column: span.column,
-        };
-        let (kind, api_version) = item_type(
-            head.kind.clone(),
-            head.api_version.clone(),
-            Some(list_kind),
-            list_api_version,
-        );
-        if kind.is_empty() || api_version.is_empty() {
-            out.diagnostics.push(missing_item_type(list_kind, i, location, prefix));
-            continue;
-        }
-        let Some(raw) = doc.text.get(span.start..span.end) else { continue };
-        let mut text = raw.to_owned();
-        if span.block {
-            let dash = span.column - 1;
-            if text.as_bytes().get(dash) == Some(&b'-') {
-                text.replace_range(dash..=dash, " ");
-            }
-        }
-        let mut ignored = Vec::new();
-        match decode(&api_version, &kind, serde_norway::Deserializer::from_str(&text), &mut ignored)
-        {
-            Decoded::Object(resource) => {
-                let object = Object { resource, location, path_prefix: prefix, item: Some(*span) };
-                report_ignored(out, &object, ignored);
-                out.objects.push(object);
-            }
-            Decoded::Failed(e) if super::is_syntax_error(&e) => return false,
-            Decoded::Failed(e) => {
-                let at = match e.location() {
-                    Some(l) => Location {
-                        document: doc.index,
-                        line: location.line + l.line() - 1,
-                        column: if l.line() == 1 && !span.block {
-                            span.column + l.column() - 1
-                        } else {
-                            l.column()
-                        },
-                    },
-                    None => location,
-                };
-                out.diagnostics.push(decode_error(at, &kind, &e, &prefix));
-            }
-            Decoded::Unknown => {
-                out.diagnostics.push(unknown_kind(location, &api_version, &kind, &prefix))
-            }
-        }
-    }
-    true
-}
-
 /// Decodes every item of a sequence; `list_kind` is `None` for a bare array.
 fn parse_items(
     doc: &Document<'_>,
-    items: Vec<serde_norway::Value>,
+    tree: &Tree,
+    items: &[NodeId],
     list_kind: Option<&str>,
     list_api_version: &str,
     out: &mut Manifests,
@@ -207,7 +102,7 @@ fn parse_items(
     let spans =
         find_items(doc.text, list_kind.map(|_| "items")).filter(|spans| spans.len() == items.len());
     let container = list_kind.unwrap_or("array");
-    for (i, item) in items.iter().enumerate() {
+    for (i, &item) in items.iter().enumerate() {
         let prefix = match list_kind {
             Some(_) => format!("items[{i}]"),
             None => format!("[{i}]"),
@@ -219,10 +114,12 @@ fn parse_items(
                 line: doc.start_line + s.line - 1,
                 column: s.column,
             })
+            .or_else(|| position_location(doc, tree.node(item).position))
             .unwrap_or(doc_location);
+        let field = |key| tree.get(item, key).and_then(|n| tree.str_value(n)).unwrap_or("");
         let (kind, api_version) = item_type(
-            item.get("kind").and_then(|v| v.as_str()).unwrap_or("").to_owned(),
-            item.get("apiVersion").and_then(|v| v.as_str()).unwrap_or("").to_owned(),
+            field("kind").to_owned(),
+            field("apiVersion").to_owned(),
             list_kind,
             list_api_version,
         );
@@ -230,56 +127,32 @@ fn parse_items(
             out.diagnostics.push(missing_item_type(container, i, item_location, prefix));
             continue;
         }
-        decode_item(doc, item, &api_version, &kind, item_location, prefix, span, out);
+        let mut ignored = Vec::new();
+        match decode(&api_version, &kind, tree, item, &mut ignored) {
+            Decoded::Object(resource) => {
+                let object =
+                    Object { resource, location: item_location, path_prefix: prefix, item: span };
+                report_ignored(out, &object, ignored);
+                out.objects.push(object);
+            }
+            Decoded::Failed(e) => {
+                let at = position_location(doc, e.position)
+                    .or_else(|| locate_error(doc, span?, &e.path))
+                    .unwrap_or(item_location);
+                out.diagnostics.push(decode_error(at, &kind, &e, &prefix));
+            }
+            Decoded::Unknown => {
+                out.diagnostics.push(unknown_kind(item_location, &api_version, &kind, &prefix))
+            }
+        }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn decode_item(
-    doc: &Document<'_>,
-    item: &serde_norway::Value,
-    api_version: &str,
-    kind: &str,
-    location: Location,
-    prefix: String,
-    span: Option<ItemSpan>,
-    out: &mut Manifests,
-) {
-    let mut ignored = Vec::new();
-    // The item is decoded from its YAML text, as every other object is: decoding the value
-    // itself would compile every k8s-openapi decoder a second time (for serde_norway's value
-    // deserializer, about a seventh of the page's WASM), and errors from text carry their
-    // field path, which is then found in the original text.
-    let decoded = match serde_norway::to_string(item) {
-        Ok(yaml) => {
-            decode(api_version, kind, serde_norway::Deserializer::from_str(&yaml), &mut ignored)
-        }
-        Err(e) if is_known(api_version, kind) => Decoded::Failed(e),
-        Err(_) => Decoded::Unknown,
-    };
-    match decoded {
-        Decoded::Object(resource) => {
-            let object = Object { resource, location, path_prefix: prefix, item: span };
-            report_ignored(out, &object, ignored);
-            out.objects.push(object);
-        }
-        Decoded::Failed(e) => {
-            let (path, _) = super::decode::split_error(&e);
-            let at = span
-                .and_then(|s| locate_in_item(doc.text, s, &path))
-                .map(|found| super::locate::value_position(doc.text, found))
-                .map(|(line, column)| Location {
-                    document: doc.index,
-                    line: doc.start_line + line - 1,
-                    column,
-                })
-                .unwrap_or(location);
-            out.diagnostics.push(decode_error(at, kind, &e, &prefix));
-        }
-        Decoded::Unknown => {
-            out.diagnostics.push(unknown_kind(location, api_version, kind, &prefix))
-        }
-    }
+/// Where the field at `path` of an item is, for trees without positions (JSON).
+fn locate_error(doc: &Document<'_>, span: ItemSpan, path: &str) -> Option<Location> {
+    let found = locate_in_item(doc.text, span, path)?;
+    let (line, column) = super::locate::value_position(doc.text, found);
+    Some(Location { document: doc.index, line: doc.start_line + line - 1, column })
 }
 
 #[cfg(test)]

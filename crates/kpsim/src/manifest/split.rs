@@ -4,7 +4,8 @@
 use super::Document;
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Location};
 
-/// Bounds on what is parsed at all. libyaml is quadratic on deeply nested flow input, and
+/// Bounds on what is parsed at all. Deeply nested flow input is slow to parse and deep to
+/// read back, and
 /// a browser tab must never hang on a paste.
 #[derive(Debug, Clone)]
 pub struct Limits {
