@@ -6,8 +6,8 @@
 use std::net::IpAddr;
 
 use kpsim::backend::iptables::{
-    self, AddrTypeSpec, Address, CtState, MarkOp, Match, PortRange, Recent, RecentAction, Rule,
-    Ruleset, Statistic, TableName, Target,
+    self, AddrTypeSpec, Address, ChainName, CtState, MarkOp, Match, PortRange, ProtocolName,
+    Recent, RecentAction, Rule, Ruleset, Statistic, TableName, Target,
 };
 use kpsim::net::{Cidr, IpFamily};
 use kpsim::sim::{Choices, Packet, PacketProtocol};
@@ -68,7 +68,7 @@ fn a_match() -> impl Strategy<Value = Match> {
     let proto = prop_oneof![Just("tcp"), Just("udp"), Just("sctp"), Just("icmp")];
     prop_oneof![
         (any::<bool>(), proto.clone())
-            .prop_map(|(negated, p)| Match::Protocol { negated, protocol: p.to_owned() }),
+            .prop_map(|(negated, p)| Match::Protocol { negated, protocol: ProtocolName::parse(p) }),
         (any::<bool>(), address())
             .prop_map(|(negated, address)| Match::Source { negated, address }),
         (any::<bool>(), address())
@@ -78,11 +78,11 @@ fn a_match() -> impl Strategy<Value = Match> {
         (any::<bool>(), "[a-z]{2,4}[0-9+]?")
             .prop_map(|(negated, name)| Match::OutInterface { negated, name }),
         prop_oneof![Just("tcp"), Just("udp"), Just("sctp")]
-            .prop_map(|p| Match::PortModule { module: p.to_owned() }),
+            .prop_map(|p| Match::PortModule { module: ProtocolName::parse(p) }),
         (any::<bool>(), ports())
             .prop_map(|(negated, ports)| Match::DestinationPort { negated, ports }),
         (any::<bool>(), ports()).prop_map(|(negated, ports)| Match::SourcePort { negated, ports }),
-        comment().prop_map(|text| Match::Comment { text }),
+        comment().prop_map(|text| Match::Comment { text: text.into() }),
         (any::<bool>(), any::<bool>(), 0usize..3).prop_map(|(n1, n2, which)| {
             let spec = |negated| Some(AddrTypeSpec { negated, types: vec!["LOCAL".into()] });
             match which {
@@ -126,7 +126,7 @@ fn a_match() -> impl Strategy<Value = Match> {
         ),
         (1usize..10).prop_map(|n| Match::Statistic(Statistic::Random {
             negated: false,
-            probability: iptables::probability(n),
+            probability: iptables::probability(n).into(),
         })),
         (any::<bool>(), 1u32..5, 0u32..3).prop_map(|(negated, every, packet)| {
             Match::Statistic(Statistic::Nth { negated, every, packet })
@@ -151,7 +151,7 @@ fn a_match() -> impl Strategy<Value = Match> {
 }
 
 fn a_target() -> impl Strategy<Value = Option<Target>> {
-    let chain = proptest::sample::select(CHAINS.to_vec()).prop_map(str::to_owned);
+    let chain = proptest::sample::select(CHAINS.to_vec()).prop_map(ChainName::from_static);
     proptest::option::of(prop_oneof![
         Just(Target::Accept),
         Just(Target::Drop),
@@ -187,7 +187,7 @@ fn a_ruleset() -> impl Strategy<Value = Ruleset> {
         });
     let rule = (matches, a_target()).prop_map(|(m, t)| Rule::new(m, t));
     let chain = (
-        proptest::sample::select(CHAINS.to_vec()),
+        proptest::sample::select(CHAINS.to_vec()).prop_map(ChainName::from_static),
         any::<bool>(),
         proptest::collection::vec(rule, 0..5),
     );

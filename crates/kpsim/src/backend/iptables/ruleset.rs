@@ -13,6 +13,7 @@ use std::hash::BuildHasherDefault;
 
 use serde::Serialize;
 
+use super::chain_name::ChainName;
 use super::rule::{Rule, RuleOrigin};
 use crate::naming::NameHasher;
 use crate::net::IpFamily;
@@ -91,7 +92,7 @@ impl Policy {
 /// A chain and its rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Chain {
-    pub name: String,
+    pub name: ChainName,
     /// The policy written for a built-in chain (`None`: `-` or not written, i.e. unchanged,
     /// ACCEPT on a fresh node). Always `None` for user chains.
     pub policy: Option<Policy>,
@@ -102,8 +103,8 @@ pub struct Chain {
 }
 
 impl Chain {
-    pub fn new(name: impl Into<String>, declared: bool) -> Chain {
-        Chain { name: name.into(), policy: None, declared, rules: Vec::new() }
+    pub fn new(name: ChainName, declared: bool) -> Chain {
+        Chain { name, policy: None, declared, rules: Vec::new() }
     }
 }
 
@@ -131,9 +132,9 @@ pub struct Table {
     chains: Vec<Chain>,
     /// Chain name → position in `chains` (lookups only; never iterated, so the hasher's
     /// order cannot reach output).
-    index: HashMap<String, usize, BuildHasherDefault<NameHasher>>,
+    index: HashMap<ChainName, usize, BuildHasherDefault<NameHasher>>,
     /// Chains the restore text deletes (`-X NAME`), in written order.
-    pub deleted: Vec<String>,
+    pub deleted: Vec<ChainName>,
 }
 
 /// Equal when the same chains (in canonical order) and deletions.
@@ -151,7 +152,7 @@ impl Serialize for Table {
         struct View<'a> {
             name: TableName,
             chains: Vec<&'a Chain>,
-            deleted: &'a [String],
+            deleted: &'a [ChainName],
         }
         View { name: self.name, chains: self.chains(), deleted: &self.deleted }
             .serialize(serializer)
@@ -168,9 +169,7 @@ impl Table {
         // The group of each name is computed once, not once per comparison.
         let mut keyed: Vec<(u8, &Chain)> =
             self.chains.iter().map(|c| (chain_group(&c.name), c)).collect();
-        keyed.sort_unstable_by(|(ga, a), (gb, b)| {
-            ga.cmp(gb).then_with(|| a.name.as_bytes().cmp(b.name.as_bytes()))
-        });
+        keyed.sort_unstable_by(|(ga, a), (gb, b)| ga.cmp(gb).then_with(|| a.name.cmp(&b.name)));
         keyed.into_iter().map(|(_, c)| c).collect()
     }
 
@@ -192,32 +191,35 @@ impl Table {
     /// Adds a chain the table does not have yet (by value: its rules are not copied).
     pub(crate) fn add_chain(&mut self, chain: Chain) {
         debug_assert!(!self.index.contains_key(&chain.name));
-        self.index.insert(chain.name.clone(), self.chains.len());
+        self.index.insert(chain.name, self.chains.len());
         self.chains.push(chain);
     }
 
+    /// Makes room for `additional` more chains.
+    pub fn reserve_chains(&mut self, additional: usize) {
+        self.chains.reserve(additional);
+        self.index.reserve(additional);
+    }
+
     /// The chain named `name`, created (undeclared) when missing.
-    pub fn chain_mut(&mut self, name: &str) -> &mut Chain {
-        let i = match self.index.get(name) {
-            Some(&i) => i,
-            None => {
-                self.chains.push(Chain::new(name, false));
-                self.index.insert(name.to_owned(), self.chains.len() - 1);
-                self.chains.len() - 1
-            }
-        };
+    pub fn chain_mut(&mut self, name: ChainName) -> &mut Chain {
+        let next = self.chains.len();
+        let i = *self.index.entry(name).or_insert(next);
+        if i == next {
+            self.chains.push(Chain::new(name, false));
+        }
         &mut self.chains[i]
     }
 
     /// Declares a chain (as a `:NAME - [0:0]` line does) and returns it.
-    pub fn declare(&mut self, name: &str) -> &mut Chain {
+    pub fn declare(&mut self, name: ChainName) -> &mut Chain {
         let chain = self.chain_mut(name);
         chain.declared = true;
         chain
     }
 
     /// Appends a rule to a chain (creating the chain, undeclared, when missing).
-    pub fn append(&mut self, chain: &str, rule: Rule) {
+    pub fn append(&mut self, chain: ChainName, rule: Rule) {
         self.chain_mut(chain).rules.push(rule);
     }
 
@@ -318,7 +320,7 @@ impl Ruleset {
             for chain in chains.iter().filter(|c| c.declared) {
                 let policy = chain.policy.map(Policy::as_str).unwrap_or("-");
                 out.push(':');
-                out.push_str(&chain.name);
+                out.push_str(chain.name.as_str());
                 out.push(' ');
                 out.push_str(policy);
                 out.push_str(" [0:0]\n");
@@ -331,7 +333,7 @@ impl Ruleset {
             }
             for name in &table.deleted {
                 out.push_str("-X ");
-                out.push_str(name);
+                out.push_str(name.as_str());
                 out.push('\n');
             }
             out.push_str("COMMIT\n");
