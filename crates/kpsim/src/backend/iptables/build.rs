@@ -10,16 +10,15 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use self::service_port::{Probabilities, ServicePortRules};
 use super::chain_name::ChainName;
 use super::jumps::{CommandKind, localnet_rule, node_commands};
 use super::rule::{
-    AddrTypeSpec, Address, CtState, MarkOp, Match, PortRange, Recent, RecentAction, Rule,
-    RuleOrigin, Statistic, Target,
+    AddrTypeSpec, Address, CtState, MarkOp, Match, PortRange, Rule, RuleOrigin, Target,
 };
 use super::ruleset::{Ruleset, TableName};
-use crate::naming;
-use crate::net::{Cidr, IpFamily, Protocol, write_host_port};
-use crate::proxy::{ProxyPlan, ServicePortPlan};
+use crate::net::{Cidr, IpFamily, Protocol};
+use crate::proxy::ProxyPlan;
 use crate::settings::LocalTrafficDetector;
 
 /// nfacct counter of the INVALID-drop rule.
@@ -29,6 +28,8 @@ pub const LOCALHOST_NODEPORTS_ACCEPTED: &str = "localhost_nps_accepted_pkts";
 
 const NODEPORTS_COMMENT: &str =
     "kubernetes service nodeports; NOTE: this must be the last rule in this chain";
+
+mod service_port;
 
 const KUBE_SERVICES: ChainName = ChainName::from_static("KUBE-SERVICES");
 const KUBE_EXTERNAL_SERVICES: ChainName = ChainName::from_static("KUBE-EXTERNAL-SERVICES");
@@ -219,10 +220,22 @@ fn restore_input(plan: &ProxyPlan) -> Ruleset {
     );
     nat.append(KUBE_MARK_MASQ, Rule::new(vec![], Some(Target::Mark(MarkOp::Or(mark.into())))));
 
+    // Each service port's rules in the shared chains, in plan order; then the chains the
+    // service ports own, made in name order (see `service_port`).
+    let mut ports = Vec::with_capacity(plan.service_ports.len());
+    let mut own = Vec::new();
+    for (k, sp) in plan.service_ports.iter().enumerate() {
+        let port = ServicePortRules::new(&mut rs, plan, sp);
+        port.own_chains(plan, k, &mut own);
+        ports.push(port);
+    }
+    own.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     let large = plan.large_cluster_mode();
     let mut probabilities = Probabilities::default();
-    for sp in &plan.service_ports {
-        service_port_rules(&mut rs, plan, sp, large, &mut probabilities);
+    let nat = rs.table_mut(TableName::Nat);
+    nat.reserve_chains(own.len());
+    for o in &own {
+        nat.merge_chain(ports[o.port].own_chain(plan, o, large, &mut probabilities));
     }
 
     node_ports_tail(&mut rs, plan);
@@ -312,405 +325,6 @@ fn node_ports_tail(rs: &mut Ruleset, plan: &ProxyPlan) {
                 jump(KUBE_NODEPORTS),
             ),
         );
-    }
-}
-
-/// Every rule of one service port (spec §4.2).
-fn service_port_rules(
-    rs: &mut Ruleset,
-    plan: &ProxyPlan,
-    sp: &ServicePortPlan,
-    large: bool,
-    probabilities: &mut Probabilities,
-) {
-    let s = &plan.settings;
-    let v4 = s.family == IpFamily::V4;
-    let name = sp.name_string();
-    // `ns/name:port`, the comment of the NodePort and endpoint rules.
-    let name_comment: Arc<str> = Arc::from(name.as_str());
-    let proto = sp.protocol;
-    let cat = &sp.categorized;
-    let has_endpoints = cat.has_any_endpoints;
-
-    let naming::ServicePortChains { svc: svc_chain, svl: svl_chain, ext: ext_chain, fw: fw_chain } =
-        naming::ServicePortChains::new(&sp.name);
-
-    let uses_cluster_chain = !cat.cluster.is_empty() && sp.uses_cluster_endpoints();
-    let uses_local_chain = !cat.local.is_empty() && sp.uses_local_endpoints();
-    let internal_chain = if sp.internal_policy_local { svl_chain } else { svc_chain };
-    let external_policy_chain = if sp.external_policy_local { svl_chain } else { svc_chain };
-    let has_internal = sp.has_internal();
-    let has_external = sp.has_external();
-    let uses_ext = has_endpoints && sp.externally_accessible();
-    let uses_fw = has_endpoints
-        && !sp.load_balancer_vips.is_empty()
-        && !sp.load_balancer_source_ranges.is_empty();
-    let lb_chain = if uses_fw { fw_chain } else { ext_chain };
-
-    let (internal_filter, external_filter) = if !has_endpoints {
-        let c: Arc<str> = format!("{name} has no endpoints").into();
-        (Some((c.clone(), Target::Reject { with: None })), Some((c, Target::Reject { with: None })))
-    } else {
-        let c: Arc<str> = format!("{name} has no local endpoints").into();
-        (
-            (!has_internal).then_some((c.clone(), Target::Drop)),
-            (!has_external).then_some((c, Target::Drop)),
-        )
-    };
-
-    // Capture the ClusterIP.
-    let cluster_ip_comment: Arc<str> = format!("{name} cluster IP").into();
-    let cluster_match = |text: Arc<str>, extra| {
-        commented_port_match(text, proto, Some(sp.cluster_ip), sp.port, extra)
-    };
-    if has_internal {
-        rs.table_mut(TableName::Nat).append(
-            KUBE_SERVICES,
-            Rule::new(cluster_match(cluster_ip_comment.clone(), 0), jump(internal_chain)),
-        );
-    } else if let Some((c, t)) = &internal_filter {
-        rs.table_mut(TableName::Filter)
-            .append(KUBE_SERVICES, Rule::new(cluster_match(c.clone(), 0), Some(t.clone())));
-    }
-
-    // External IPs.
-    for ip in &sp.external_ips {
-        let m = port_match(proto, Some(*ip), sp.port);
-        if has_endpoints {
-            rs.table_mut(TableName::Nat).append(
-                KUBE_SERVICES,
-                Rule::new(
-                    with(vec![comment(format!("{name} external IP"))], m.clone()),
-                    jump(ext_chain),
-                ),
-            );
-        }
-        if let Some((c, t)) = external_filter.as_ref().filter(|_| !has_external) {
-            rs.table_mut(TableName::Filter).append(
-                KUBE_EXTERNAL_SERVICES,
-                Rule::new(with(vec![comment(c.clone())], m), Some(t.clone())),
-            );
-        }
-    }
-
-    // Load-balancer VIPs.
-    for ip in &sp.load_balancer_vips {
-        let m = port_match(proto, Some(*ip), sp.port);
-        if has_endpoints {
-            rs.table_mut(TableName::Nat).append(
-                KUBE_SERVICES,
-                Rule::new(
-                    with(vec![comment(format!("{name} loadbalancer IP"))], m.clone()),
-                    jump(lb_chain),
-                ),
-            );
-        }
-        if uses_fw {
-            rs.table_mut(TableName::Filter).append(
-                KUBE_PROXY_FIREWALL,
-                Rule::new(
-                    with(vec![comment(format!("{name} traffic not accepted by {fw_chain}"))], m),
-                    Some(Target::Drop),
-                ),
-            );
-        }
-    }
-    if let Some((c, t)) = external_filter.as_ref().filter(|_| !has_external) {
-        for ip in &sp.load_balancer_vips {
-            rs.table_mut(TableName::Filter).append(
-                KUBE_EXTERNAL_SERVICES,
-                Rule::new(
-                    with(vec![comment(c.clone())], port_match(proto, Some(*ip), sp.port)),
-                    Some(t.clone()),
-                ),
-            );
-        }
-    }
-
-    // NodePort.
-    if let Some(np) = sp.node_port {
-        if has_endpoints {
-            let nat = rs.table_mut(TableName::Nat);
-            if v4
-                && s.localhost_node_ports
-                && s.nfacct_counters.contains(LOCALHOST_NODEPORTS_ACCEPTED)
-            {
-                let mut m = vec![
-                    comment(name_comment.clone()),
-                    Match::PortModule { module: proto.into() },
-                    Match::Protocol { negated: false, protocol: proto.into() },
-                ];
-                if let Some(lo) = cidr("127.0.0.0/8") {
-                    m.push(Match::Destination { negated: false, address: lo });
-                }
-                m.push(Match::DestinationPort { negated: false, ports: PortRange::single(np) });
-                m.push(Match::Nfacct { name: LOCALHOST_NODEPORTS_ACCEPTED.into() });
-                nat.append(KUBE_NODEPORTS, Rule::new(m, jump(ext_chain)));
-            }
-            nat.append(
-                KUBE_NODEPORTS,
-                Rule::new(
-                    commented_port_match(name_comment.clone(), proto, None, np, 0),
-                    jump(ext_chain),
-                ),
-            );
-        }
-        if let Some((c, t)) = external_filter.as_ref().filter(|_| !has_external) {
-            let m = with(
-                vec![
-                    comment(c.clone()),
-                    Match::AddrType {
-                        source: None,
-                        destination: Some(AddrTypeSpec {
-                            negated: false,
-                            types: vec!["LOCAL".into()],
-                        }),
-                    },
-                ],
-                port_match(proto, None, np),
-            );
-            rs.table_mut(TableName::Filter)
-                .append(KUBE_EXTERNAL_SERVICES, Rule::new(m, Some(t.clone())));
-        }
-    }
-
-    // Health-check NodePort.
-    if let Some(hc) = sp.health_check_node_port {
-        rs.table_mut(TableName::Filter).append(
-            KUBE_NODEPORTS,
-            Rule::new(
-                commented_port_match(
-                    format!("{name} health check node port"),
-                    Protocol::Tcp,
-                    None,
-                    hc,
-                    0,
-                ),
-                Some(Target::Accept),
-            ),
-        );
-    }
-
-    let nat = rs.table_mut(TableName::Nat);
-    // Internal traffic masquerading.
-    if has_internal {
-        if s.masquerade_all {
-            let head = cluster_match(cluster_ip_comment, 0);
-            nat.append(internal_chain, Rule::new(head, jump(KUBE_MARK_MASQ)));
-        } else if let Some((_, if_not_local)) = detector(&s.local_traffic_detector) {
-            let mut head = cluster_match(cluster_ip_comment, 1);
-            head.push(if_not_local);
-            nat.append(internal_chain, Rule::new(head, jump(KUBE_MARK_MASQ)));
-        }
-    }
-
-    // External traffic chain.
-    if uses_ext {
-        nat.declare(ext_chain);
-        if !sp.external_policy_local {
-            nat.append(
-                ext_chain,
-                Rule::new(
-                    vec![comment(format!("masquerade traffic for {name} external destinations"))],
-                    jump(KUBE_MARK_MASQ),
-                ),
-            );
-        } else {
-            if let Some((if_local, _)) = detector(&s.local_traffic_detector) {
-                nat.append(
-                    ext_chain,
-                    Rule::new(
-                        vec![
-                            comment(format!("pod traffic for {name} external destinations")),
-                            if_local,
-                        ],
-                        jump(svc_chain),
-                    ),
-                );
-            }
-            let local_src = || Match::AddrType {
-                source: Some(AddrTypeSpec { negated: false, types: vec!["LOCAL".into()] }),
-                destination: None,
-            };
-            nat.append(
-                ext_chain,
-                Rule::new(
-                    vec![
-                        comment(format!(
-                            "masquerade LOCAL traffic for {name} external destinations"
-                        )),
-                        local_src(),
-                    ],
-                    jump(KUBE_MARK_MASQ),
-                ),
-            );
-            nat.append(
-                ext_chain,
-                Rule::new(
-                    vec![
-                        comment(format!("route LOCAL traffic for {name} external destinations")),
-                        local_src(),
-                    ],
-                    jump(svc_chain),
-                ),
-            );
-        }
-        if has_external {
-            nat.append(ext_chain, Rule::new(vec![], jump(external_policy_chain)));
-        }
-    }
-
-    // Firewall chain.
-    if uses_fw {
-        nat.declare(fw_chain);
-        let head = || comment(format!("{name} loadbalancer IP"));
-        let mut allow_from_node = false;
-        for range in &sp.load_balancer_source_ranges {
-            nat.append(
-                fw_chain,
-                Rule::new(
-                    vec![
-                        head(),
-                        Match::Source { negated: false, address: Address::network(*range) },
-                    ],
-                    jump(ext_chain),
-                ),
-            );
-            if s.node_ip.is_some_and(|ip| range.contains(ip)) {
-                allow_from_node = true;
-            }
-        }
-        if allow_from_node {
-            for ip in &sp.load_balancer_vips {
-                nat.append(
-                    fw_chain,
-                    Rule::new(
-                        vec![head(), Match::Source { negated: false, address: Address::host(*ip) }],
-                        jump(ext_chain),
-                    ),
-                );
-            }
-        }
-        nat.append(
-            fw_chain,
-            Rule::new(
-                vec![comment(format!(
-                    "other traffic to {name} will be dropped by KUBE-PROXY-FIREWALL"
-                ))],
-                None,
-            ),
-        );
-    }
-
-    // Endpoint chain names, hashed once per endpoint that gets rules.
-    let mut seps: Vec<Option<ChainName>> = vec![None; sp.endpoints.len()];
-    for &i in cat.reachable.iter().chain(&cat.cluster).chain(&cat.local) {
-        if seps[i].is_none() {
-            seps[i] =
-                Some(naming::sep_chain_of(&sp.name, sp.endpoints[i].ip, sp.endpoints[i].port));
-        }
-    }
-
-    // Endpoint dispatch chains.
-    if uses_cluster_chain {
-        let chain = nat.declare(svc_chain);
-        endpoint_dispatch(chain, sp, &name, &cat.cluster, &seps, large, probabilities);
-    }
-    if uses_local_chain {
-        let chain = nat.declare(svl_chain);
-        endpoint_dispatch(chain, sp, &name, &cat.local, &seps, large, probabilities);
-    }
-
-    // Endpoint chains.
-    for &i in &cat.reachable {
-        let ep = &sp.endpoints[i];
-        let Some(sep) = seps[i] else { continue };
-        let head = |capacity: usize| {
-            let mut m = Vec::with_capacity(capacity + usize::from(!large));
-            if !large {
-                m.push(comment(name_comment.clone()));
-            }
-            m
-        };
-        let mut masq = head(1);
-        masq.push(Match::Source { negated: false, address: Address::host(ep.ip) });
-        let mut m = head(3);
-        if sp.session_affinity_timeout.is_some() {
-            m.push(Match::Recent(Recent::new(Some(sep.to_string()), RecentAction::Set)));
-        }
-        m.push(Match::PortModule { module: proto.into() });
-        m.push(Match::Protocol { negated: false, protocol: proto.into() });
-        let chain = nat.declare(sep);
-        chain.rules.reserve_exact(2);
-        chain.rules.push(Rule::new(masq, jump(KUBE_MARK_MASQ)));
-        chain.rules.push(Rule::new(m, Some(Target::Dnat { ip: ep.ip, port: Some(ep.port) })));
-    }
-}
-
-/// `writeServiceToEndpointRules`: affinity checks first, then one probability rule per
-/// endpoint (the last one unconditional).
-///
-/// `seps` holds the endpoint chain of every endpoint listed in `endpoints`.
-fn endpoint_dispatch(
-    chain: &mut super::ruleset::Chain,
-    sp: &ServicePortPlan,
-    name: &str,
-    endpoints: &[usize],
-    seps: &[Option<ChainName>],
-    large: bool,
-    probabilities: &mut Probabilities,
-) {
-    // `ns/name:port -> ip:port`, in a vector with room for the affinity or statistic match.
-    let head = |i: usize| {
-        let mut m = Vec::with_capacity(2);
-        if !large {
-            let e = &sp.endpoints[i];
-            let mut text = String::with_capacity(name.len() + 4 + 48);
-            text.push_str(name);
-            text.push_str(" -> ");
-            let _ = write_host_port(&mut text, e.ip, e.port);
-            m.push(comment(text));
-        }
-        m
-    };
-    let endpoints: Vec<(usize, ChainName)> =
-        endpoints.iter().filter_map(|&i| Some((i, seps[i]?))).collect();
-    chain.rules.reserve(endpoints.len() * (1 + usize::from(sp.session_affinity_timeout.is_some())));
-    if let Some(timeout) = sp.session_affinity_timeout {
-        for &(i, sep) in &endpoints {
-            let mut m = head(i);
-            m.push(Match::Recent(Recent {
-                seconds: Some(timeout),
-                reap: true,
-                ..Recent::new(Some(sep.to_string()), RecentAction::Rcheck)
-            }));
-            chain.rules.push(Rule::new(m, jump(sep)));
-        }
-    }
-    let n = endpoints.len();
-    for (k, &(i, sep)) in endpoints.iter().enumerate() {
-        let mut m = head(i);
-        if k + 1 < n {
-            m.push(Match::Statistic(Statistic::Random {
-                negated: false,
-                probability: probabilities.one_in(n - k),
-            }));
-        }
-        chain.rules.push(Rule::new(m, jump(sep)));
-    }
-}
-
-/// The `1/n` probabilities written so far, spelled once each and shared by every rule that
-/// writes them (every service chain of a 10-endpoint service writes the same nine).
-#[derive(Debug, Default)]
-struct Probabilities(Vec<Option<Arc<str>>>);
-
-impl Probabilities {
-    fn one_in(&mut self, n: usize) -> Arc<str> {
-        if self.0.len() <= n {
-            self.0.resize(n + 1, None);
-        }
-        self.0[n].get_or_insert_with(|| probability(n).into()).clone()
     }
 }
 

@@ -113,9 +113,22 @@ impl PartialOrd for ChainName {
     }
 }
 
+/// Byte order, as `str` orders: the unused bytes are zero, so comparing the whole padded
+/// arrays (as two big-endian integers: sorting 100,000 names is part of every sync), then the
+/// lengths, gives the order of the names.
 impl Ord for ChainName {
     fn cmp(&self, other: &ChainName) -> Ordering {
-        self.as_bytes().cmp(other.as_bytes())
+        self.order_key().cmp(&other.order_key()).then(self.len.cmp(&other.len))
+    }
+}
+
+impl ChainName {
+    fn order_key(&self) -> (u128, u128) {
+        let mut head = [0; 16];
+        let mut tail = [0; 16];
+        head.copy_from_slice(&self.bytes[..16]);
+        tail[..MAX_CHAIN_NAME_LEN - 16].copy_from_slice(&self.bytes[16..]);
+        (u128::from_be_bytes(head), u128::from_be_bytes(tail))
     }
 }
 
@@ -210,6 +223,25 @@ mod tests {
         let b = ChainName::from_static("KUBE-SERVICES");
         assert!(a < b);
         assert_eq!(a.cmp(&b), "KUBE-NODEPORTS".cmp("KUBE-SERVICES"));
+        let names = [
+            "",
+            "A",
+            "A\0",
+            "A\0B",
+            "AB",
+            "KUBE-SVC",
+            "KUBE-SVC-A",
+            "KUBE-SEP-ABCDEFGHIJKLMNOPQRS",
+            "KUBE-SEP-ABCDEFGHIJKLMNOPQRR",
+            "KUBE-SEP-ABCDEFGHIJKLMNOP",
+            "\u{e9}",
+        ];
+        for x in names {
+            for y in names {
+                let (cx, cy) = (ChainName::new(x).unwrap(), ChainName::new(y).unwrap());
+                assert_eq!(cx.cmp(&cy), x.cmp(y), "{x:?} vs {y:?}");
+            }
+        }
         let map: HashMap<ChainName, u8> = [(a, 1), (b, 2)].into_iter().collect();
         assert_eq!(map.get("KUBE-SERVICES"), Some(&2));
         assert_eq!(format!("{a:?}"), "\"KUBE-NODEPORTS\"");

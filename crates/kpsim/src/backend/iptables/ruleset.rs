@@ -195,6 +195,18 @@ impl Table {
         self.chains.push(chain);
     }
 
+    /// Adds a chain; when the table has one of that name already, `chain`'s rules are
+    /// appended to it (and it becomes declared if `chain` is).
+    pub(crate) fn merge_chain(&mut self, chain: Chain) {
+        match self.chain_if_present(&chain.name) {
+            Some(c) => {
+                c.declared |= chain.declared;
+                c.rules.extend(chain.rules);
+            }
+            None => self.add_chain(chain),
+        }
+    }
+
     /// Makes room for `additional` more chains.
     pub fn reserve_chains(&mut self, additional: usize) {
         self.chains.reserve(additional);
