@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use self::service_port::{Probabilities, ServicePortRules};
+use self::service_port::{OwnChainKind, Probabilities, ServicePortRules};
 use super::chain_name::ChainName;
 use super::jumps::{CommandKind, localnet_rule, node_commands};
 use super::rule::{
@@ -91,10 +91,7 @@ pub fn apply_restore(node: &mut Ruleset, restore: Ruleset) {
         let deleted = table.deleted.clone();
         for chain in table.into_chains() {
             // A chain the node does not have yet moves in whole.
-            let Some(c) = target.chain_if_present(&chain.name) else {
-                target.add_chain(chain);
-                continue;
-            };
+            let Some((c, chain)) = target.add_or_get(chain) else { continue };
             if chain.declared {
                 c.declared = true;
                 c.rules.clear();
@@ -235,7 +232,12 @@ fn restore_input(plan: &ProxyPlan) -> Ruleset {
     let nat = rs.table_mut(TableName::Nat);
     nat.reserve_chains(own.len());
     for o in &own {
-        nat.merge_chain(ports[o.port].own_chain(plan, o, large, &mut probabilities));
+        let chain = match &o.kind {
+            // Most chains of a large cluster: made from the list alone.
+            OwnChainKind::Endpoint(e) if large => e.chain(o.name, None),
+            _ => ports[o.port].own_chain(plan, o, large, &mut probabilities),
+        };
+        nat.merge_chain(chain);
     }
 
     node_ports_tail(&mut rs, plan);

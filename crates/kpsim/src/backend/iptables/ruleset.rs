@@ -8,6 +8,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::hash::BuildHasherDefault;
 
@@ -182,28 +183,25 @@ impl Table {
         self.index.get(name).map(|&i| &self.chains[i])
     }
 
-    /// The chain named `name`, for changing it, when the table has it.
-    pub(crate) fn chain_if_present(&mut self, name: &str) -> Option<&mut Chain> {
-        let i = *self.index.get(name)?;
-        Some(&mut self.chains[i])
-    }
-
-    /// Adds a chain the table does not have yet (by value: its rules are not copied).
-    pub(crate) fn add_chain(&mut self, chain: Chain) {
-        debug_assert!(!self.index.contains_key(&chain.name));
-        self.index.insert(chain.name, self.chains.len());
-        self.chains.push(chain);
-    }
-
     /// Adds a chain; when the table has one of that name already, `chain`'s rules are
     /// appended to it (and it becomes declared if `chain` is).
     pub(crate) fn merge_chain(&mut self, chain: Chain) {
-        match self.chain_if_present(&chain.name) {
-            Some(c) => {
-                c.declared |= chain.declared;
-                c.rules.extend(chain.rules);
+        if let Some(c) = self.add_or_get(chain) {
+            c.0.declared |= c.1.declared;
+            c.0.rules.extend(c.1.rules);
+        }
+    }
+
+    /// Adds `chain` when the table has no chain of its name (`None`); otherwise hands back
+    /// the table's chain of that name and `chain`. One hash lookup either way.
+    pub(crate) fn add_or_get(&mut self, chain: Chain) -> Option<(&mut Chain, Chain)> {
+        match self.index.entry(chain.name) {
+            Entry::Occupied(e) => Some((&mut self.chains[*e.get()], chain)),
+            Entry::Vacant(e) => {
+                e.insert(self.chains.len());
+                self.chains.push(chain);
+                None
             }
-            None => self.add_chain(chain),
         }
     }
 

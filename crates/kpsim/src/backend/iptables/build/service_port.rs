@@ -10,6 +10,7 @@
 //! This file does not decide the chains shared by all services, nor the jump rules from the
 //! built-in chains: that is [`super`]'s and [`super::super::jumps`]' job.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::{
@@ -44,8 +45,19 @@ pub(super) enum OwnChainKind {
     External,
     /// `KUBE-FW-…`
     Firewall,
-    /// `KUBE-SEP-…` of the endpoint at this index.
-    Endpoint(usize),
+    /// `KUBE-SEP-…`, with what its rules need (so that making the 100,000 endpoint chains of
+    /// a large cluster reads this list in order and nothing else).
+    Endpoint(EndpointChain),
+}
+
+/// What the `KUBE-SEP-…` chain of one endpoint is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct EndpointChain {
+    ip: IpAddr,
+    port: u16,
+    protocol: Protocol,
+    /// Session affinity is on (the chain records the client in its `recent` list).
+    affinity: bool,
 }
 
 /// What one service port's owned chains need, computed once while its shared-chain rules are
@@ -266,6 +278,11 @@ impl<'p> ServicePortRules<'p> {
         }
     }
 
+    /// `ns/name:port`, the comment of the NodePort and endpoint rules.
+    pub(super) fn name_comment(&self) -> Arc<str> {
+        self.name_comment.clone()
+    }
+
     /// Whether the internal masquerade rule is written (into the internal policy's chain).
     fn masquerades_internal(&self, plan: &ProxyPlan) -> bool {
         let s = &plan.settings;
@@ -294,7 +311,16 @@ impl<'p> ServicePortRules<'p> {
         }
         for &i in &sp.categorized.reachable {
             if let Some(sep) = self.seps[i] {
-                own(sep, OwnChainKind::Endpoint(i));
+                let e = &sp.endpoints[i];
+                own(
+                    sep,
+                    OwnChainKind::Endpoint(EndpointChain {
+                        ip: e.ip,
+                        port: e.port,
+                        protocol: sp.protocol,
+                        affinity: sp.session_affinity_timeout.is_some(),
+                    }),
+                );
             }
         }
     }
@@ -313,7 +339,7 @@ impl<'p> ServicePortRules<'p> {
             }
             OwnChainKind::External => self.external_chain(plan),
             OwnChainKind::Firewall => self.firewall_chain(plan),
-            OwnChainKind::Endpoint(i) => self.endpoint_chain(own.name, i, large),
+            OwnChainKind::Endpoint(e) => e.chain(own.name, (!large).then(|| self.name_comment())),
         }
     }
 
@@ -502,30 +528,31 @@ impl<'p> ServicePortRules<'p> {
         ));
         chain
     }
+}
 
-    /// `KUBE-SEP-…`: mark hairpin traffic for masquerading, then DNAT to the endpoint.
-    fn endpoint_chain(&self, sep: ChainName, i: usize, large: bool) -> Chain {
-        let sp = self.sp;
-        let ep = &sp.endpoints[i];
+impl EndpointChain {
+    /// `KUBE-SEP-…`: mark hairpin traffic for masquerading, then DNAT to the endpoint; each
+    /// rule commented with `comment` when given (kube-proxy leaves it out in large clusters).
+    pub(super) fn chain(&self, sep: ChainName, comment: Option<Arc<str>>) -> Chain {
         let head = |capacity: usize| {
-            let mut m = Vec::with_capacity(capacity + usize::from(!large));
-            if !large {
-                m.push(comment(self.name_comment.clone()));
+            let mut m = Vec::with_capacity(capacity + usize::from(comment.is_some()));
+            if let Some(c) = &comment {
+                m.push(Match::Comment { text: c.clone() });
             }
             m
         };
         let mut masq = head(1);
-        masq.push(Match::Source { negated: false, address: Address::host(ep.ip) });
-        let mut m = head(3);
-        if sp.session_affinity_timeout.is_some() {
+        masq.push(Match::Source { negated: false, address: Address::host(self.ip) });
+        let mut m = head(3 + usize::from(self.affinity));
+        if self.affinity {
             m.push(Match::Recent(Recent::new(Some(sep.to_string()), RecentAction::Set)));
         }
-        m.push(Match::PortModule { module: sp.protocol.into() });
-        m.push(Match::Protocol { negated: false, protocol: sp.protocol.into() });
+        m.push(Match::PortModule { module: self.protocol.into() });
+        m.push(Match::Protocol { negated: false, protocol: self.protocol.into() });
         let mut chain = Chain::new(sep, true);
         chain.rules.reserve_exact(2);
         chain.rules.push(Rule::new(masq, jump(KUBE_MARK_MASQ)));
-        chain.rules.push(Rule::new(m, Some(Target::Dnat { ip: ep.ip, port: Some(ep.port) })));
+        chain.rules.push(Rule::new(m, Some(Target::Dnat { ip: self.ip, port: Some(self.port) })));
         chain
     }
 }
