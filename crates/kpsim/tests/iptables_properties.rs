@@ -84,7 +84,8 @@ fn a_match() -> impl Strategy<Value = Match> {
         (any::<bool>(), ports()).prop_map(|(negated, ports)| Match::SourcePort { negated, ports }),
         comment().prop_map(|text| Match::Comment { text: text.into() }),
         (any::<bool>(), any::<bool>(), 0usize..3).prop_map(|(n1, n2, which)| {
-            let spec = |negated| Some(AddrTypeSpec { negated, types: vec!["LOCAL".into()] });
+            let spec =
+                |negated| Some(Box::new(AddrTypeSpec { negated, types: vec!["LOCAL".into()] }));
             match which {
                 0 => Match::AddrType { source: spec(n1), destination: None },
                 1 => Match::AddrType { source: None, destination: spec(n2) },
@@ -107,7 +108,7 @@ fn a_match() -> impl Strategy<Value = Match> {
             .prop_map(|(negated, states)| Match::Conntrack { negated, states }),
         (any::<bool>(), mark()).prop_map(|(negated, mark)| Match::Mark { negated, mark }),
         (any::<bool>(), 0usize..4, proptest::option::of(1u32..20000), any::<bool>()).prop_map(
-            |(negated, a, seconds, reap)| Match::Recent(Recent {
+            |(negated, a, seconds, reap)| Match::Recent(Box::new(Recent {
                 name: Some("KUBE-SEP-BBBB".into()),
                 action: [
                     RecentAction::Set,
@@ -122,7 +123,7 @@ fn a_match() -> impl Strategy<Value = Match> {
                 reap,
                 mask: None,
                 rsource: None,
-            })
+            }))
         ),
         (1usize..10).prop_map(|n| Match::Statistic(Statistic::Random {
             negated: false,
@@ -136,7 +137,7 @@ fn a_match() -> impl Strategy<Value = Match> {
             prop_oneof![Just("multiport"), Just("limit"), Just("physdev")],
             proptest::collection::vec("[a-z0-9,]{1,5}", 0..3)
         )
-            .prop_map(|(name, args)| Match::Module { name: name.to_owned(), args }),
+            .prop_map(|(name, args)| Match::Module { name: name.into(), args: args.into() }),
         (
             any::<bool>(),
             prop_oneof![Just("syn"), Just("tcp-flags")],
@@ -144,8 +145,8 @@ fn a_match() -> impl Strategy<Value = Match> {
         )
             .prop_map(|(negated, name, values)| Match::Option {
                 negated,
-                name: name.to_owned(),
-                values
+                name: name.into(),
+                values: values.into()
             }),
     ]
 }

@@ -318,7 +318,10 @@ fn node_ports_tail(rs: &mut Ruleset, plan: &ProxyPlan) {
             comment(NODEPORTS_COMMENT),
             Match::AddrType {
                 source: None,
-                destination: Some(AddrTypeSpec { negated: false, types: vec!["LOCAL".into()] }),
+                destination: Some(Box::new(AddrTypeSpec {
+                    negated: false,
+                    types: vec!["LOCAL".into()],
+                })),
             },
         ];
         let exclude = match family {

@@ -202,7 +202,7 @@ fn known_module(name: &str, w: &mut Words<'_>) -> Option<Match> {
                 while let Some(negated) = w.negation_before(&["--src-type", "--dst-type"]) {
                     let opt = w.next()?;
                     let types = w.next()?.split(',').map(str::to_owned).collect();
-                    let spec = Some(AddrTypeSpec { negated, types });
+                    let spec = Some(Box::new(AddrTypeSpec { negated, types }));
                     if opt == "--src-type" { source = spec } else { destination = spec }
                 }
                 (source.is_some() || destination.is_some())
@@ -278,7 +278,7 @@ fn recent(w: &mut Words<'_>) -> Option<Match> {
             _ => r.rsource = Some(false),
         }
     }
-    action.then_some(Match::Recent(r))
+    action.then(|| Match::Recent(Box::new(r)))
 }
 
 fn statistic(w: &mut Words<'_>) -> Option<Match> {
@@ -411,7 +411,7 @@ fn rule(tokens: &[Token]) -> Result<Rule, String> {
                         while w.peek().is_some() && !w.at_generic() {
                             args.extend(w.next().map(str::to_owned));
                         }
-                        matches.push(Match::Module { name: name.to_owned(), args });
+                        matches.push(Match::Module { name: name.into(), args: args.into() });
                     }
                 }
             }
@@ -430,7 +430,11 @@ fn rule(tokens: &[Token]) -> Result<Rule, String> {
                     values.push(v.to_owned());
                     w.pos += 1;
                 }
-                matches.push(Match::Option { negated, name: opt[2..].to_owned(), values });
+                matches.push(Match::Option {
+                    negated,
+                    name: opt[2..].into(),
+                    values: values.into(),
+                });
             }
             other => return Err(format!("unexpected `{other}`")),
         }

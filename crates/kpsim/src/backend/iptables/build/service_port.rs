@@ -225,10 +225,10 @@ impl<'p> ServicePortRules<'p> {
                         comment(c.clone()),
                         Match::AddrType {
                             source: None,
-                            destination: Some(AddrTypeSpec {
+                            destination: Some(Box::new(AddrTypeSpec {
                                 negated: false,
                                 types: vec!["LOCAL".into()],
-                            }),
+                            })),
                         },
                     ],
                     port_match(proto, None, np),
@@ -414,11 +414,11 @@ impl<'p> ServicePortRules<'p> {
         if let Some(timeout) = sp.session_affinity_timeout {
             for &(i, sep) in &endpoints {
                 let mut m = head(i);
-                m.push(Match::Recent(Recent {
+                m.push(Match::Recent(Box::new(Recent {
                     seconds: Some(timeout),
                     reap: true,
                     ..Recent::new(Some(sep.to_string()), RecentAction::Rcheck)
-                }));
+                })));
                 chain.rules.push(Rule::new(m, jump(sep)));
             }
         }
@@ -460,7 +460,10 @@ impl<'p> ServicePortRules<'p> {
                 ));
             }
             let local_src = || Match::AddrType {
-                source: Some(AddrTypeSpec { negated: false, types: vec!["LOCAL".into()] }),
+                source: Some(Box::new(AddrTypeSpec {
+                    negated: false,
+                    types: vec!["LOCAL".into()],
+                })),
                 destination: None,
             };
             rules.push(Rule::new(
@@ -545,7 +548,7 @@ impl EndpointChain {
         masq.push(Match::Source { negated: false, address: Address::host(self.ip) });
         let mut m = head(3 + usize::from(self.affinity));
         if self.affinity {
-            m.push(Match::Recent(Recent::new(Some(sep.to_string()), RecentAction::Set)));
+            m.push(Match::Recent(Box::new(Recent::new(Some(sep.to_string()), RecentAction::Set))));
         }
         m.push(Match::PortModule { module: self.protocol.into() });
         m.push(Match::Protocol { negated: false, protocol: self.protocol.into() });
