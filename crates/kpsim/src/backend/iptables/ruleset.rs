@@ -167,10 +167,12 @@ impl Table {
 
     /// The chains in canonical order (see [`canonical_chain_order`]).
     pub fn chains(&self) -> Vec<&Chain> {
-        // The group of each name is computed once, not once per comparison.
+        // The group of each name is computed once, not once per comparison. The stable sort
+        // merges runs: the builder adds most chains in canonical order already, and parsed
+        // text lists them so, which makes this a linear pass.
         let mut keyed: Vec<(u8, &Chain)> =
             self.chains.iter().map(|c| (chain_group(&c.name), c)).collect();
-        keyed.sort_unstable_by(|(ga, a), (gb, b)| ga.cmp(gb).then_with(|| a.name.cmp(&b.name)));
+        keyed.sort_by(|(ga, a), (gb, b)| ga.cmp(gb).then_with(|| a.name.cmp(&b.name)));
         keyed.into_iter().map(|(_, c)| c).collect()
     }
 
@@ -310,18 +312,59 @@ impl Ruleset {
 /// chains, the rules from the restore input (not the ones inserted with `iptables -I`),
 /// `-X` lines, `COMMIT`.
 ///
-/// Written into one `String` sized up front and handed to the formatter once: a large
-/// cluster's ruleset has hundreds of thousands of lines.
+/// Written through a buffer handed to the formatter in 64 KiB pieces: a large cluster's
+/// ruleset has hundreds of thousands of lines, each written in a dozen pieces.
 impl fmt::Display for Ruleset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = String::with_capacity(self.rule_count() * 96 + 256);
+        let mut out = Buffered { out: f, buf: String::with_capacity(Buffered::SIZE) };
         self.write_restore(&mut out)?;
-        f.write_str(&out)
+        out.flush()
+    }
+}
+
+/// A write buffer in front of a formatter.
+struct Buffered<'a, 'f> {
+    out: &'a mut fmt::Formatter<'f>,
+    buf: String,
+}
+
+impl Buffered<'_, '_> {
+    const SIZE: usize = 64 * 1024;
+
+    fn flush(&mut self) -> fmt::Result {
+        self.out.write_str(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    fn push(&mut self, c: char) {
+        self.buf.push(c);
+    }
+
+    fn push_str(&mut self, s: &str) {
+        self.buf.push_str(s);
+    }
+
+    /// Flushes once a line has filled most of the buffer (called between lines).
+    fn line_done(&mut self) -> fmt::Result {
+        if self.buf.len() > Self::SIZE - 4096 { self.flush() } else { Ok(()) }
+    }
+}
+
+impl fmt::Write for Buffered<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.buf.push_str(s);
+        Ok(())
+    }
+
+    fn write_char(&mut self, c: char) -> fmt::Result {
+        self.buf.push(c);
+        Ok(())
     }
 }
 
 impl Ruleset {
-    fn write_restore(&self, out: &mut String) -> fmt::Result {
+    fn write_restore(&self, out: &mut Buffered<'_, '_>) -> fmt::Result {
         for table in &self.tables {
             out.push('*');
             out.push_str(table.name.as_str());
@@ -334,11 +377,14 @@ impl Ruleset {
                 out.push(' ');
                 out.push_str(policy);
                 out.push_str(" [0:0]\n");
+                out.line_done()?;
             }
             for chain in &chains {
+                let name = chain.name.as_str();
                 for rule in chain.rules.iter().filter(|r| r.origin == RuleOrigin::Restore) {
-                    rule.line(&chain.name).write_to(out)?;
+                    rule.line(name).write_to(out)?;
                     out.push('\n');
+                    out.line_done()?;
                 }
             }
             for name in &table.deleted {
