@@ -155,7 +155,7 @@ pub fn nft_endpoint_base(name: &ServicePortName, ip: IpAddr, port: u16) -> Strin
 /// FxHasher, with the high bits folded down at the end for hashbrown's bucket index) rather
 /// than the default DoS-resistant hasher; a pasted ruleset crafted to collide would only slow
 /// down the page that pasted it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct NameHasher(u64);
 
 impl NameHasher {
@@ -163,12 +163,6 @@ impl NameHasher {
 
     fn add(&mut self, word: u64) {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
-    }
-}
-
-impl Default for NameHasher {
-    fn default() -> NameHasher {
-        NameHasher(0)
     }
 }
 

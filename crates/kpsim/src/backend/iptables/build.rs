@@ -255,7 +255,7 @@ fn restore_input(plan: &ProxyPlan) -> Ruleset {
         port.own_chains(plan, k, &mut own);
         ports.push(port);
     }
-    own.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    own.sort_unstable_by_key(|o| o.name);
     let large = plan.large_cluster_mode();
     let mut probabilities = Probabilities::default();
     let nat = rs.table_mut(TableName::Nat);

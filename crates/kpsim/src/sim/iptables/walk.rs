@@ -401,7 +401,7 @@ fn end_of_chain(st: &mut State<'_>) {
 fn apply_policy(st: &mut State<'_>) {
     let Some(frame) = st.frames.first() else { return };
     let policy = frame.chain.policy.unwrap_or(Policy::Accept);
-    let name = frame.chain.name.clone();
+    let name = frame.chain.name;
     let action = match policy {
         Policy::Accept => Action::Accept,
         Policy::Drop => Action::Drop,
