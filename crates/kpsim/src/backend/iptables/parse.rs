@@ -576,6 +576,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn chain_names_longer_than_the_kernel_allows_are_refused_and_the_rest_is_read() {
+        let long = "KUBE-SEP-ABCDEFGHIJKLMNOPQRST";
+        let text = format!(
+            "*nat\n:{long} - [0:0]\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -j {long}\n-A {long} -j ACCEPT\n-A KUBE-SERVICES -j ACCEPT\nCOMMIT\n"
+        );
+        let (rs, d) = parse(&text, IpFamily::V4);
+        assert_eq!(d.len(), 3, "{d:?}");
+        assert!(d[0].message.contains("28 characters at most"), "{:?}", d[0]);
+        assert_eq!(rs.chain_lines(TableName::Nat, "KUBE-SERVICES"), ["-A KUBE-SERVICES -j ACCEPT"]);
+    }
+
+    #[test]
     fn unquoted_multi_word_comments_are_read_like_the_fake_iptables_records_them() {
         let text = "*filter\n:INPUT - [0:0]\n-A INPUT -m comment --comment kubernetes health check service ports -j KUBE-NODEPORTS\nCOMMIT\n";
         let (rs, d) = parse(text, IpFamily::V4);
