@@ -134,18 +134,27 @@ impl<'p> ServicePortRules<'p> {
                 .append(KUBE_SERVICES, Rule::new(cluster_match(c.clone()), Some(t.clone())));
         }
 
-        // External IPs.
-        for ip in &sp.external_ips {
-            let m = port_match(proto, Some(*ip), sp.port);
+        // `-A KUBE-SERVICES -m comment --comment "ns/svc:port WHAT" … -d IP --dport P -j TO`,
+        // for the external IPs and load-balancer VIPs of a service port with endpoints.
+        let capture = |rs: &mut Ruleset, ip: IpAddr, what: &str, to: ChainName| {
             if has_endpoints {
                 rs.table_mut(TableName::Nat).append(
                     KUBE_SERVICES,
                     Rule::new(
-                        with(vec![comment(format!("{name} external IP"))], m.clone()),
-                        jump(ext_chain),
+                        with(
+                            vec![comment(format!("{name} {what}"))],
+                            port_match(proto, Some(ip), sp.port),
+                        ),
+                        jump(to),
                     ),
                 );
             }
+        };
+
+        // External IPs.
+        for ip in &sp.external_ips {
+            capture(rs, *ip, "external IP", ext_chain);
+            let m = port_match(proto, Some(*ip), sp.port);
             if let Some((c, t)) = external_filter.as_ref().filter(|_| !has_external) {
                 rs.table_mut(TableName::Filter).append(
                     KUBE_EXTERNAL_SERVICES,
@@ -156,16 +165,8 @@ impl<'p> ServicePortRules<'p> {
 
         // Load-balancer VIPs.
         for ip in &sp.load_balancer_vips {
+            capture(rs, *ip, "loadbalancer IP", lb_chain);
             let m = port_match(proto, Some(*ip), sp.port);
-            if has_endpoints {
-                rs.table_mut(TableName::Nat).append(
-                    KUBE_SERVICES,
-                    Rule::new(
-                        with(vec![comment(format!("{name} loadbalancer IP"))], m.clone()),
-                        jump(lb_chain),
-                    ),
-                );
-            }
             if uses_fw {
                 rs.table_mut(TableName::Filter).append(
                     KUBE_PROXY_FIREWALL,
