@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use data_encoding::BASE32;
 use sha2::{Digest, Sha256};
 
+use crate::backend::iptables::ChainName;
 use crate::net::{join_host_port, write_host_port};
 use crate::proxy::{ServicePortName, ServicePortPlan};
 
@@ -44,65 +45,71 @@ fn iptables_port_hasher(name: &ServicePortName) -> Sha256 {
     h
 }
 
-/// `prefix` + the 16-character hash of what `hasher` was fed.
-fn iptables_chain(prefix: &str, hasher: Sha256) -> String {
-    let mut out = String::with_capacity(prefix.len() + 16 + 8);
-    out.push_str(prefix);
-    append_hash_prefix(&mut out, hasher, 16);
-    out
+/// The 16-character hash of what `hasher` was fed: base32 of the first 10 digest bytes.
+fn iptables_hash(hasher: Sha256) -> [u8; 16] {
+    let digest = hasher.finalize();
+    let mut hash = [0; 16];
+    BASE32.encode_mut(&digest[..10], &mut hash);
+    hash
+}
+
+/// `prefix` (`KUBE-SVC-`, at most 12 bytes) + a 16-character hash: always within the kernel's
+/// 28 bytes, and ASCII.
+fn iptables_chain(prefix: &'static str, hash: &[u8; 16]) -> ChainName {
+    ChainName::concat(prefix, std::str::from_utf8(hash).unwrap_or_default())
+        .expect("a chain prefix of at most 12 bytes and a 16-character hash fit in 28 bytes")
 }
 
 /// The hashed chain names of one service port (`KUBE-SVC/SVL/EXT/FW-…`), hashed once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServicePortChains {
-    pub svc: String,
-    pub svl: String,
-    pub ext: String,
-    pub fw: String,
+    pub svc: ChainName,
+    pub svl: ChainName,
+    pub ext: ChainName,
+    pub fw: ChainName,
 }
 
 impl ServicePortChains {
     pub fn new(name: &ServicePortName) -> ServicePortChains {
-        let svc = svc_chain(name);
-        let hash = &svc["KUBE-SVC-".len()..];
+        let hash = iptables_hash(iptables_port_hasher(name));
         ServicePortChains {
-            svl: format!("KUBE-SVL-{hash}"),
-            ext: format!("KUBE-EXT-{hash}"),
-            fw: format!("KUBE-FW-{hash}"),
-            svc,
+            svc: iptables_chain("KUBE-SVC-", &hash),
+            svl: iptables_chain("KUBE-SVL-", &hash),
+            ext: iptables_chain("KUBE-EXT-", &hash),
+            fw: iptables_chain("KUBE-FW-", &hash),
         }
     }
 }
 
 /// `KUBE-SVC-…`: the Cluster-policy endpoint dispatch chain.
 pub fn svc_chain(name: &ServicePortName) -> String {
-    iptables_chain("KUBE-SVC-", iptables_port_hasher(name))
+    ServicePortChains::new(name).svc.into()
 }
 
 /// `KUBE-SVL-…`: the Local-policy endpoint dispatch chain.
 pub fn svl_chain(name: &ServicePortName) -> String {
-    iptables_chain("KUBE-SVL-", iptables_port_hasher(name))
+    ServicePortChains::new(name).svl.into()
 }
 
 /// `KUBE-EXT-…`: the external-traffic entry chain.
 pub fn ext_chain(name: &ServicePortName) -> String {
-    iptables_chain("KUBE-EXT-", iptables_port_hasher(name))
+    ServicePortChains::new(name).ext.into()
 }
 
 /// `KUBE-FW-…`: the loadBalancerSourceRanges firewall chain.
 pub fn fw_chain(name: &ServicePortName) -> String {
-    iptables_chain("KUBE-FW-", iptables_port_hasher(name))
+    ServicePortChains::new(name).fw.into()
 }
 
 /// `KUBE-SEP-…`: the chain of one endpoint (`ip:port`) of a service port.
 pub fn sep_chain(name: &ServicePortName, endpoint: &str) -> String {
     let mut h = iptables_port_hasher(name);
     h.update(endpoint.as_bytes());
-    iptables_chain("KUBE-SEP-", h)
+    iptables_chain("KUBE-SEP-", &iptables_hash(h)).into()
 }
 
 /// [`sep_chain`] of the endpoint `ip:port`, without spelling the endpoint out first.
-pub fn sep_chain_of(name: &ServicePortName, ip: IpAddr, port: u16) -> String {
+pub fn sep_chain_of(name: &ServicePortName, ip: IpAddr, port: u16) -> ChainName {
     struct Feed<'a>(&'a mut Sha256);
     impl std::fmt::Write for Feed<'_> {
         fn write_str(&mut self, s: &str) -> std::fmt::Result {
@@ -112,7 +119,7 @@ pub fn sep_chain_of(name: &ServicePortName, ip: IpAddr, port: u16) -> String {
     }
     let mut h = iptables_port_hasher(name);
     let _ = write_host_port(&mut Feed(&mut h), ip, port);
-    iptables_chain("KUBE-SEP-", h)
+    iptables_chain("KUBE-SEP-", &iptables_hash(h))
 }
 
 /// nftables names of a service port's chains: `H-ns/name/proto/port`.
@@ -142,28 +149,49 @@ pub fn nft_endpoint_base(name: &ServicePortName, ip: IpAddr, port: u16) -> Strin
     base
 }
 
-/// FNV-1a, for tables keyed by chain and set names: a ruleset looks a chain up once per rule
-/// it adds, names are short, and the tables are never iterated (so the hash order cannot reach
-/// output). Faster than the default DoS-resistant hasher; a pasted ruleset crafted to collide
-/// would only slow down the page that pasted it.
-#[derive(Debug, Clone, Copy)]
+/// A fast hasher for tables keyed by chain and set names: a ruleset looks a chain up once
+/// per chain it adds, names are short, and the tables are never iterated (so the hash order
+/// cannot reach output). Eight bytes per step (a multiply-rotate mix in the manner of rustc's
+/// FxHasher, with the high bits folded down at the end for hashbrown's bucket index) rather
+/// than the default DoS-resistant hasher; a pasted ruleset crafted to collide would only slow
+/// down the page that pasted it.
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct NameHasher(u64);
 
-impl Default for NameHasher {
-    fn default() -> NameHasher {
-        NameHasher(0xcbf2_9ce4_8422_2325)
+impl NameHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
     }
 }
 
 impl std::hash::Hasher for NameHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut word = [0; 8];
+            word.copy_from_slice(w);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut word = [0; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
         }
     }
 
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
     fn finish(&self) -> u64 {
-        self.0
+        self.0 ^ (self.0 >> 29)
     }
 }
 

@@ -353,20 +353,42 @@ pub(crate) fn write_ip<W: fmt::Write + ?Sized>(w: &mut W, ip: IpAddr) -> fmt::Re
     }
 }
 
-/// Writes a number in decimal, as its `Display` does.
-pub(crate) fn write_decimal<W: fmt::Write + ?Sized>(w: &mut W, mut n: u32) -> fmt::Result {
-    let mut buf = [0u8; 10];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+/// `000001002…999`: every number below 1000 in three digits, so that writing one is slicing
+/// this text (rule texts write millions of octets and ports).
+const THREE_DIGITS: &str = {
+    const BYTES: [u8; 3000] = {
+        let mut b = [0; 3000];
+        let mut n = 0;
+        while n < 1000 {
+            b[3 * n] = b'0' + (n / 100) as u8;
+            b[3 * n + 1] = b'0' + (n / 10 % 10) as u8;
+            b[3 * n + 2] = b'0' + (n % 10) as u8;
+            n += 1;
         }
+        b
+    };
+    match std::str::from_utf8(&BYTES) {
+        Ok(s) => s,
+        Err(_) => panic!("digits are ASCII"),
     }
-    // Only ASCII digits were written.
-    w.write_str(std::str::from_utf8(&buf[i..]).map_err(|_| fmt::Error)?)
+};
+
+/// Writes a number in decimal, as its `Display` does.
+pub(crate) fn write_decimal<W: fmt::Write + ?Sized>(w: &mut W, n: u32) -> fmt::Result {
+    let low = (n % 1000) as usize;
+    let digits = &THREE_DIGITS[3 * low..3 * low + 3];
+    if n < 1000 {
+        let skip = if low < 10 {
+            2
+        } else if low < 100 {
+            1
+        } else {
+            0
+        };
+        return w.write_str(&digits[skip..]);
+    }
+    write_decimal(w, n / 1000)?;
+    w.write_str(digits)
 }
 
 /// Splits `ip:port` / `[ip6]:port`.
@@ -382,6 +404,15 @@ pub fn split_host_port(s: &str) -> Option<(IpAddr, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_are_written_as_display_writes_them() {
+        for n in (0..20_000).chain([65_535, 99_999, 100_000, 1_000_000, 1_000_001, u32::MAX]) {
+            let mut s = String::new();
+            write_decimal(&mut s, n).unwrap();
+            assert_eq!(s, n.to_string());
+        }
+    }
 
     #[test]
     fn sloppy_ipv4_reads_leading_zeros_as_decimal() {

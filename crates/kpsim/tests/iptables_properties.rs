@@ -6,8 +6,8 @@
 use std::net::IpAddr;
 
 use kpsim::backend::iptables::{
-    self, AddrTypeSpec, Address, CtState, MarkOp, Match, PortRange, Recent, RecentAction, Rule,
-    Ruleset, Statistic, TableName, Target,
+    self, AddrTypeSpec, Address, ChainName, CtState, MarkOp, Match, PortRange, ProtocolName,
+    Recent, RecentAction, Rule, Ruleset, Statistic, TableName, Target,
 };
 use kpsim::net::{Cidr, IpFamily};
 use kpsim::sim::{Choices, Packet, PacketProtocol};
@@ -68,7 +68,7 @@ fn a_match() -> impl Strategy<Value = Match> {
     let proto = prop_oneof![Just("tcp"), Just("udp"), Just("sctp"), Just("icmp")];
     prop_oneof![
         (any::<bool>(), proto.clone())
-            .prop_map(|(negated, p)| Match::Protocol { negated, protocol: p.to_owned() }),
+            .prop_map(|(negated, p)| Match::Protocol { negated, protocol: ProtocolName::parse(p) }),
         (any::<bool>(), address())
             .prop_map(|(negated, address)| Match::Source { negated, address }),
         (any::<bool>(), address())
@@ -78,13 +78,14 @@ fn a_match() -> impl Strategy<Value = Match> {
         (any::<bool>(), "[a-z]{2,4}[0-9+]?")
             .prop_map(|(negated, name)| Match::OutInterface { negated, name }),
         prop_oneof![Just("tcp"), Just("udp"), Just("sctp")]
-            .prop_map(|p| Match::PortModule { module: p.to_owned() }),
+            .prop_map(|p| Match::PortModule { module: ProtocolName::parse(p) }),
         (any::<bool>(), ports())
             .prop_map(|(negated, ports)| Match::DestinationPort { negated, ports }),
         (any::<bool>(), ports()).prop_map(|(negated, ports)| Match::SourcePort { negated, ports }),
-        comment().prop_map(|text| Match::Comment { text }),
+        comment().prop_map(|text| Match::Comment { text: text.into() }),
         (any::<bool>(), any::<bool>(), 0usize..3).prop_map(|(n1, n2, which)| {
-            let spec = |negated| Some(AddrTypeSpec { negated, types: vec!["LOCAL".into()] });
+            let spec =
+                |negated| Some(Box::new(AddrTypeSpec { negated, types: vec!["LOCAL".into()] }));
             match which {
                 0 => Match::AddrType { source: spec(n1), destination: None },
                 1 => Match::AddrType { source: None, destination: spec(n2) },
@@ -107,7 +108,7 @@ fn a_match() -> impl Strategy<Value = Match> {
             .prop_map(|(negated, states)| Match::Conntrack { negated, states }),
         (any::<bool>(), mark()).prop_map(|(negated, mark)| Match::Mark { negated, mark }),
         (any::<bool>(), 0usize..4, proptest::option::of(1u32..20000), any::<bool>()).prop_map(
-            |(negated, a, seconds, reap)| Match::Recent(Recent {
+            |(negated, a, seconds, reap)| Match::Recent(Box::new(Recent {
                 name: Some("KUBE-SEP-BBBB".into()),
                 action: [
                     RecentAction::Set,
@@ -122,11 +123,11 @@ fn a_match() -> impl Strategy<Value = Match> {
                 reap,
                 mask: None,
                 rsource: None,
-            })
+            }))
         ),
         (1usize..10).prop_map(|n| Match::Statistic(Statistic::Random {
             negated: false,
-            probability: iptables::probability(n),
+            probability: iptables::probability(n).into(),
         })),
         (any::<bool>(), 1u32..5, 0u32..3).prop_map(|(negated, every, packet)| {
             Match::Statistic(Statistic::Nth { negated, every, packet })
@@ -136,7 +137,7 @@ fn a_match() -> impl Strategy<Value = Match> {
             prop_oneof![Just("multiport"), Just("limit"), Just("physdev")],
             proptest::collection::vec("[a-z0-9,]{1,5}", 0..3)
         )
-            .prop_map(|(name, args)| Match::Module { name: name.to_owned(), args }),
+            .prop_map(|(name, args)| Match::Module { name: name.into(), args: args.into() }),
         (
             any::<bool>(),
             prop_oneof![Just("syn"), Just("tcp-flags")],
@@ -144,14 +145,14 @@ fn a_match() -> impl Strategy<Value = Match> {
         )
             .prop_map(|(negated, name, values)| Match::Option {
                 negated,
-                name: name.to_owned(),
-                values
+                name: name.into(),
+                values: values.into()
             }),
     ]
 }
 
 fn a_target() -> impl Strategy<Value = Option<Target>> {
-    let chain = proptest::sample::select(CHAINS.to_vec()).prop_map(str::to_owned);
+    let chain = proptest::sample::select(CHAINS.to_vec()).prop_map(ChainName::from_static);
     proptest::option::of(prop_oneof![
         Just(Target::Accept),
         Just(Target::Drop),
@@ -187,7 +188,7 @@ fn a_ruleset() -> impl Strategy<Value = Ruleset> {
         });
     let rule = (matches, a_target()).prop_map(|(m, t)| Rule::new(m, t));
     let chain = (
-        proptest::sample::select(CHAINS.to_vec()),
+        proptest::sample::select(CHAINS.to_vec()).prop_map(ChainName::from_static),
         any::<bool>(),
         proptest::collection::vec(rule, 0..5),
     );

@@ -169,12 +169,13 @@ fn round_trip(name: &str, settings: &ProxySettings, ruleset: &Ruleset) -> Result
     }
     for c in iptables::node_commands(settings.family) {
         let table = c.table.as_str().to_owned();
-        let rule_args = |rule: &iptables::Rule| argv(&rule.line(c.chain).to_string())[2..].to_vec();
+        let rule_args =
+            |rule: &iptables::Rule| argv(&rule.line(&c.chain).to_string())[2..].to_vec();
         let base = vec!["-w".to_owned(), "-t".to_owned(), table];
         let run = |op: &str, extra: Vec<String>| {
             let mut a = base.clone();
             a.push(op.to_owned());
-            a.push(c.chain.to_owned());
+            a.push(c.chain.to_string());
             a.extend(extra);
             ns.run(tool, &a, None)
         };

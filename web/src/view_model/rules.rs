@@ -211,7 +211,7 @@ fn iptables_tables(r: &iptables::Ruleset, spelling: Spelling) -> Vec<TableView> 
             let views: Vec<ChainView> = chains
                 .iter()
                 .map(|c| ChainView {
-                    name: c.name.clone(),
+                    name: c.name.to_string(),
                     key: format!("{}/{}", table.name, c.name),
                     header: c.policy.map(|p| format!("policy {}", p.as_str())).unwrap_or_default(),
                     rules: c
@@ -293,7 +293,7 @@ fn nftables_tables(r: &nftables::Ruleset, spelling: Spelling) -> Vec<TableView> 
                 .chains
                 .iter()
                 .map(|c| ChainView {
-                    name: c.name.clone(),
+                    name: c.name.to_string(),
                     key: format!("{} {}/{}", table.family, table.name, c.name),
                     header: c
                         .base

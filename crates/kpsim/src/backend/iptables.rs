@@ -8,6 +8,7 @@
 //! This module does not walk packets through the rules: that is `sim::iptables`.
 
 mod build;
+mod chain_name;
 mod jumps;
 mod parse;
 mod rule;
@@ -17,11 +18,12 @@ mod save;
 pub use build::{
     CT_STATE_INVALID_DROPPED, LOCALHOST_NODEPORTS_ACCEPTED, apply_restore, build, probability,
 };
+pub use chain_name::{ChainName, MAX_CHAIN_NAME_LEN};
 pub use jumps::{CommandKind, NodeCommand, localnet_rule, node_commands};
 pub use parse::parse;
 pub use rule::{
-    AddrTypeSpec, Address, CtState, MarkOp, Match, PortRange, Recent, RecentAction, Rule, RuleLine,
-    RuleOrigin, Statistic, Target, Word, parse_mark,
+    AddrTypeSpec, Address, CtState, MarkOp, Match, PortRange, ProtocolName, Recent, RecentAction,
+    Rule, RuleLine, RuleOrigin, Statistic, Target, Word, parse_mark,
 };
 pub use ruleset::{Chain, Policy, Ruleset, Table, TableName, canonical_chain_order};
 pub use save::{Save, SaveRule, kernel_probability, save_string};

@@ -8,16 +8,17 @@
 //! no stale chains to delete.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
+use self::service_port::{OwnChainKind, Probabilities, ServicePortRules};
+use super::chain_name::ChainName;
 use super::jumps::{CommandKind, localnet_rule, node_commands};
 use super::rule::{
-    AddrTypeSpec, Address, CtState, MarkOp, Match, PortRange, Recent, RecentAction, Rule,
-    RuleOrigin, Statistic, Target,
+    AddrTypeSpec, Address, CtState, MarkOp, Match, PortRange, Rule, RuleOrigin, Target,
 };
 use super::ruleset::{Ruleset, TableName};
-use crate::naming;
-use crate::net::{Cidr, IpFamily, write_host_port};
-use crate::proxy::{ProxyPlan, ServicePortPlan};
+use crate::net::{Cidr, IpFamily, Protocol};
+use crate::proxy::ProxyPlan;
 use crate::settings::LocalTrafficDetector;
 
 /// nfacct counter of the INVALID-drop rule.
@@ -27,6 +28,17 @@ pub const LOCALHOST_NODEPORTS_ACCEPTED: &str = "localhost_nps_accepted_pkts";
 
 const NODEPORTS_COMMENT: &str =
     "kubernetes service nodeports; NOTE: this must be the last rule in this chain";
+
+mod service_port;
+
+const KUBE_SERVICES: ChainName = ChainName::from_static("KUBE-SERVICES");
+const KUBE_EXTERNAL_SERVICES: ChainName = ChainName::from_static("KUBE-EXTERNAL-SERVICES");
+const KUBE_FORWARD: ChainName = ChainName::from_static("KUBE-FORWARD");
+const KUBE_NODEPORTS: ChainName = ChainName::from_static("KUBE-NODEPORTS");
+const KUBE_PROXY_FIREWALL: ChainName = ChainName::from_static("KUBE-PROXY-FIREWALL");
+const KUBE_FIREWALL: ChainName = ChainName::from_static("KUBE-FIREWALL");
+const KUBE_POSTROUTING: ChainName = ChainName::from_static("KUBE-POSTROUTING");
+const KUBE_MARK_MASQ: ChainName = ChainName::from_static("KUBE-MARK-MASQ");
 
 /// The ruleset kube-proxy leaves on the node after one full sync: its restore input plus the
 /// jump rules it inserts into the built-in chains.
@@ -43,9 +55,14 @@ const NODEPORTS_COMMENT: &str =
 ///     "-A KUBE-SERVICES -m comment --comment \"ns1/svc1:p80 cluster IP\" -m tcp -p tcp -d 172.30.0.41 --dport 80 -j KUBE-SVC-XPGD46QRK7WJZT7O\n"));
 /// ```
 pub fn build(plan: &ProxyPlan) -> Ruleset {
-    let restore = restore_input(plan);
-    let mut node = Ruleset::new(plan.settings.family);
-    for command in node_commands(plan.settings.family) {
+    restore_over(node_before_sync(plan.settings.family), restore_input(plan))
+}
+
+/// The node's rules before the restore input is applied: kubelet's and kube-proxy's
+/// commands outside it.
+fn node_before_sync(family: IpFamily) -> Ruleset {
+    let mut node = Ruleset::new(family);
+    for command in node_commands(family) {
         let chain = node.table_mut(command.table).chain_mut(command.chain);
         match command.kind {
             CommandKind::NewChain => {}
@@ -62,8 +79,32 @@ pub fn build(plan: &ProxyPlan) -> Ruleset {
             }
         }
     }
-    apply_restore(&mut node, restore);
     node
+}
+
+/// [`apply_restore`] of a restore input that deletes no chain, worked the other way round:
+/// the node's few chains move under the restore input's tables rather than the restore
+/// input's 100,000 chains into the node's. The same ruleset, without indexing every chain
+/// twice.
+fn restore_over(node: Ruleset, mut restore: Ruleset) -> Ruleset {
+    for table in node.tables {
+        let target = restore.table_mut(table.name);
+        debug_assert!(target.deleted.is_empty(), "restore_input deletes no chain");
+        for chain in table.into_chains() {
+            let Some((c, on_node)) = target.add_or_get(chain) else { continue };
+            if c.declared {
+                // Flushed by the restore input; a policy it does not write stays.
+                c.policy = c.policy.or(on_node.policy);
+            } else {
+                // Appended to: the node's rules come first.
+                let appended = std::mem::replace(&mut c.rules, on_node.rules);
+                c.rules.extend(appended);
+                c.policy = on_node.policy;
+                c.declared = on_node.declared;
+            }
+        }
+    }
+    restore
 }
 
 fn inserted(mut rule: Rule) -> Rule {
@@ -79,10 +120,7 @@ pub fn apply_restore(node: &mut Ruleset, restore: Ruleset) {
         let deleted = table.deleted.clone();
         for chain in table.into_chains() {
             // A chain the node does not have yet moves in whole.
-            let Some(c) = target.chain_if_present(&chain.name) else {
-                target.add_chain(chain);
-                continue;
-            };
+            let Some((c, chain)) = target.add_or_get(chain) else { continue };
             if chain.declared {
                 c.declared = true;
                 c.rules.clear();
@@ -119,12 +157,12 @@ fn detector(d: &LocalTrafficDetector) -> Option<(Match, Match)> {
     }
 }
 
-fn comment(text: impl Into<String>) -> Match {
+fn comment(text: impl Into<Arc<str>>) -> Match {
     Match::Comment { text: text.into() }
 }
 
-fn jump(chain: &str) -> Option<Target> {
-    Some(Target::Jump { chain: chain.to_owned() })
+fn jump(chain: ChainName) -> Option<Target> {
+    Some(Target::Jump { chain })
 }
 
 fn cidr(s: &str) -> Option<Address> {
@@ -132,10 +170,10 @@ fn cidr(s: &str) -> Option<Address> {
 }
 
 /// `-m P -p P [-d IP] --dport PORT` as kube-proxy writes a service match.
-fn port_match(proto: &str, dst: Option<IpAddr>, port: u16) -> Vec<Match> {
+fn port_match(proto: Protocol, dst: Option<IpAddr>, port: u16) -> Vec<Match> {
     let mut m = vec![
-        Match::PortModule { module: proto.to_owned() },
-        Match::Protocol { negated: false, protocol: proto.to_owned() },
+        Match::PortModule { module: proto.into() },
+        Match::Protocol { negated: false, protocol: proto.into() },
     ];
     if let Some(ip) = dst {
         m.push(Match::Destination { negated: false, address: Address::host(ip) });
@@ -152,16 +190,16 @@ fn with(mut head: Vec<Match>, tail: Vec<Match>) -> Vec<Match> {
 /// `-m comment --comment TEXT` followed by [`port_match`], in one allocation with room for
 /// `extra` more matches.
 fn commented_port_match(
-    text: impl Into<String>,
-    proto: &str,
+    text: impl Into<Arc<str>>,
+    proto: Protocol,
     dst: Option<IpAddr>,
     port: u16,
     extra: usize,
 ) -> Vec<Match> {
     let mut m = Vec::with_capacity(5 + extra);
     m.push(comment(text));
-    m.push(Match::PortModule { module: proto.to_owned() });
-    m.push(Match::Protocol { negated: false, protocol: proto.to_owned() });
+    m.push(Match::PortModule { module: proto.into() });
+    m.push(Match::Protocol { negated: false, protocol: proto.into() });
     if let Some(ip) = dst {
         m.push(Match::Destination { negated: false, address: Address::host(ip) });
     }
@@ -178,43 +216,57 @@ fn restore_input(plan: &ProxyPlan) -> Ruleset {
     let mut rs = Ruleset::new(family);
 
     let filter = rs.table_mut(TableName::Filter);
-    for chain in [
-        "KUBE-SERVICES",
-        "KUBE-EXTERNAL-SERVICES",
-        "KUBE-FORWARD",
-        "KUBE-NODEPORTS",
-        "KUBE-PROXY-FIREWALL",
-    ] {
+    for chain in
+        [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL]
+    {
         filter.declare(chain);
     }
     if v4 && s.localhost_node_ports {
-        filter.declare("KUBE-FIREWALL");
-        filter.append("KUBE-FIREWALL", localnet_rule());
+        filter.declare(KUBE_FIREWALL);
+        filter.append(KUBE_FIREWALL, localnet_rule());
     }
     let nat = rs.table_mut(TableName::Nat);
-    for chain in ["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"] {
+    for chain in [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ] {
         nat.declare(chain);
     }
     nat.append(
-        "KUBE-POSTROUTING",
+        KUBE_POSTROUTING,
         Rule::new(
             vec![Match::Mark { negated: true, mark: format!("{mark}/{mark}") }],
             Some(Target::Return),
         ),
     );
-    nat.append("KUBE-POSTROUTING", Rule::new(vec![], Some(Target::Mark(MarkOp::Xor(mark.into())))));
+    nat.append(KUBE_POSTROUTING, Rule::new(vec![], Some(Target::Mark(MarkOp::Xor(mark.into())))));
     nat.append(
-        "KUBE-POSTROUTING",
+        KUBE_POSTROUTING,
         Rule::new(
             vec![comment("kubernetes service traffic requiring SNAT")],
             Some(Target::Masquerade { random_fully: s.random_fully, to_ports: None }),
         ),
     );
-    nat.append("KUBE-MARK-MASQ", Rule::new(vec![], Some(Target::Mark(MarkOp::Or(mark.into())))));
+    nat.append(KUBE_MARK_MASQ, Rule::new(vec![], Some(Target::Mark(MarkOp::Or(mark.into())))));
 
+    // Each service port's rules in the shared chains, in plan order; then the chains the
+    // service ports own, made in name order (see `service_port`).
+    let mut ports = Vec::with_capacity(plan.service_ports.len());
+    let mut own = Vec::new();
+    for (k, sp) in plan.service_ports.iter().enumerate() {
+        let port = ServicePortRules::new(&mut rs, plan, sp);
+        port.own_chains(plan, k, &mut own);
+        ports.push(port);
+    }
+    own.sort_unstable_by_key(|o| o.name);
     let large = plan.large_cluster_mode();
-    for sp in &plan.service_ports {
-        service_port_rules(&mut rs, plan, sp, large);
+    let mut probabilities = Probabilities::default();
+    let nat = rs.table_mut(TableName::Nat);
+    nat.reserve_chains(own.len());
+    for o in &own {
+        let chain = match &o.kind {
+            // Most chains of a large cluster: made from the list alone.
+            OwnChainKind::Endpoint(e) if large => e.chain(o.name, None),
+            _ => ports[o.port].own_chain(plan, o, large, &mut probabilities),
+        };
+        nat.merge_chain(chain);
     }
 
     node_ports_tail(&mut rs, plan);
@@ -225,10 +277,10 @@ fn restore_input(plan: &ProxyPlan) -> Ruleset {
         if s.nfacct_counters.contains(CT_STATE_INVALID_DROPPED) {
             m.push(Match::Nfacct { name: CT_STATE_INVALID_DROPPED.into() });
         }
-        filter.append("KUBE-FORWARD", Rule::new(m, Some(Target::Drop)));
+        filter.append(KUBE_FORWARD, Rule::new(m, Some(Target::Drop)));
     }
     filter.append(
-        "KUBE-FORWARD",
+        KUBE_FORWARD,
         Rule::new(
             vec![
                 comment("kubernetes forwarding rules"),
@@ -238,7 +290,7 @@ fn restore_input(plan: &ProxyPlan) -> Ruleset {
         ),
     );
     filter.append(
-        "KUBE-FORWARD",
+        KUBE_FORWARD,
         Rule::new(
             vec![
                 comment("kubernetes forwarding conntrack rule"),
@@ -266,7 +318,10 @@ fn node_ports_tail(rs: &mut Ruleset, plan: &ProxyPlan) {
             comment(NODEPORTS_COMMENT),
             Match::AddrType {
                 source: None,
-                destination: Some(AddrTypeSpec { negated: false, types: vec!["LOCAL".into()] }),
+                destination: Some(Box::new(AddrTypeSpec {
+                    negated: false,
+                    types: vec!["LOCAL".into()],
+                })),
             },
         ];
         let exclude = match family {
@@ -277,7 +332,7 @@ fn node_ports_tail(rs: &mut Ruleset, plan: &ProxyPlan) {
         if let Some(address) = exclude {
             m.push(Match::Destination { negated: true, address });
         }
-        nat.append("KUBE-SERVICES", Rule::new(m, jump("KUBE-NODEPORTS")));
+        nat.append(KUBE_SERVICES, Rule::new(m, jump(KUBE_NODEPORTS)));
         return;
     }
     // Go map order upstream; sorted by the address string here.
@@ -295,384 +350,15 @@ fn node_ports_tail(rs: &mut Ruleset, plan: &ProxyPlan) {
             continue;
         }
         nat.append(
-            "KUBE-SERVICES",
+            KUBE_SERVICES,
             Rule::new(
                 vec![
                     comment(NODEPORTS_COMMENT),
                     Match::Destination { negated: false, address: Address::host(ip) },
                 ],
-                jump("KUBE-NODEPORTS"),
+                jump(KUBE_NODEPORTS),
             ),
         );
-    }
-}
-
-/// Every rule of one service port (spec §4.2).
-fn service_port_rules(rs: &mut Ruleset, plan: &ProxyPlan, sp: &ServicePortPlan, large: bool) {
-    let s = &plan.settings;
-    let v4 = s.family == IpFamily::V4;
-    let name = sp.name_string();
-    let proto = sp.protocol.as_lower();
-    let cat = &sp.categorized;
-    let has_endpoints = cat.has_any_endpoints;
-
-    let naming::ServicePortChains { svc: svc_chain, svl: svl_chain, ext: ext_chain, fw: fw_chain } =
-        naming::ServicePortChains::new(&sp.name);
-
-    let uses_cluster_chain = !cat.cluster.is_empty() && sp.uses_cluster_endpoints();
-    let uses_local_chain = !cat.local.is_empty() && sp.uses_local_endpoints();
-    let internal_chain = if sp.internal_policy_local { &svl_chain } else { &svc_chain };
-    let external_policy_chain = if sp.external_policy_local { &svl_chain } else { &svc_chain };
-    let has_internal = sp.has_internal();
-    let has_external = sp.has_external();
-    let uses_ext = has_endpoints && sp.externally_accessible();
-    let uses_fw = has_endpoints
-        && !sp.load_balancer_vips.is_empty()
-        && !sp.load_balancer_source_ranges.is_empty();
-    let lb_chain = if uses_fw { &fw_chain } else { &ext_chain };
-
-    let (internal_filter, external_filter) = if !has_endpoints {
-        let c = format!("{name} has no endpoints");
-        (Some((c.clone(), Target::Reject { with: None })), Some((c, Target::Reject { with: None })))
-    } else {
-        let c = format!("{name} has no local endpoints");
-        (
-            (!has_internal).then_some((c.clone(), Target::Drop)),
-            (!has_external).then_some((c, Target::Drop)),
-        )
-    };
-
-    // Capture the ClusterIP.
-    let cluster_ip_comment = format!("{name} cluster IP");
-    let cluster_match = |text: String, extra| {
-        commented_port_match(text, proto, Some(sp.cluster_ip), sp.port, extra)
-    };
-    if has_internal {
-        rs.table_mut(TableName::Nat).append(
-            "KUBE-SERVICES",
-            Rule::new(cluster_match(cluster_ip_comment.clone(), 0), jump(internal_chain)),
-        );
-    } else if let Some((c, t)) = &internal_filter {
-        rs.table_mut(TableName::Filter)
-            .append("KUBE-SERVICES", Rule::new(cluster_match(c.clone(), 0), Some(t.clone())));
-    }
-
-    // External IPs.
-    for ip in &sp.external_ips {
-        let m = port_match(proto, Some(*ip), sp.port);
-        if has_endpoints {
-            rs.table_mut(TableName::Nat).append(
-                "KUBE-SERVICES",
-                Rule::new(
-                    with(vec![comment(format!("{name} external IP"))], m.clone()),
-                    jump(&ext_chain),
-                ),
-            );
-        }
-        if let Some((c, t)) = external_filter.as_ref().filter(|_| !has_external) {
-            rs.table_mut(TableName::Filter).append(
-                "KUBE-EXTERNAL-SERVICES",
-                Rule::new(with(vec![comment(c.clone())], m), Some(t.clone())),
-            );
-        }
-    }
-
-    // Load-balancer VIPs.
-    for ip in &sp.load_balancer_vips {
-        let m = port_match(proto, Some(*ip), sp.port);
-        if has_endpoints {
-            rs.table_mut(TableName::Nat).append(
-                "KUBE-SERVICES",
-                Rule::new(
-                    with(vec![comment(format!("{name} loadbalancer IP"))], m.clone()),
-                    jump(lb_chain),
-                ),
-            );
-        }
-        if uses_fw {
-            rs.table_mut(TableName::Filter).append(
-                "KUBE-PROXY-FIREWALL",
-                Rule::new(
-                    with(vec![comment(format!("{name} traffic not accepted by {fw_chain}"))], m),
-                    Some(Target::Drop),
-                ),
-            );
-        }
-    }
-    if let Some((c, t)) = external_filter.as_ref().filter(|_| !has_external) {
-        for ip in &sp.load_balancer_vips {
-            rs.table_mut(TableName::Filter).append(
-                "KUBE-EXTERNAL-SERVICES",
-                Rule::new(
-                    with(vec![comment(c.clone())], port_match(proto, Some(*ip), sp.port)),
-                    Some(t.clone()),
-                ),
-            );
-        }
-    }
-
-    // NodePort.
-    if let Some(np) = sp.node_port {
-        if has_endpoints {
-            let nat = rs.table_mut(TableName::Nat);
-            if v4
-                && s.localhost_node_ports
-                && s.nfacct_counters.contains(LOCALHOST_NODEPORTS_ACCEPTED)
-            {
-                let mut m = vec![
-                    comment(name.clone()),
-                    Match::PortModule { module: proto.to_owned() },
-                    Match::Protocol { negated: false, protocol: proto.to_owned() },
-                ];
-                if let Some(lo) = cidr("127.0.0.0/8") {
-                    m.push(Match::Destination { negated: false, address: lo });
-                }
-                m.push(Match::DestinationPort { negated: false, ports: PortRange::single(np) });
-                m.push(Match::Nfacct { name: LOCALHOST_NODEPORTS_ACCEPTED.into() });
-                nat.append("KUBE-NODEPORTS", Rule::new(m, jump(&ext_chain)));
-            }
-            nat.append(
-                "KUBE-NODEPORTS",
-                Rule::new(
-                    commented_port_match(name.as_str(), proto, None, np, 0),
-                    jump(&ext_chain),
-                ),
-            );
-        }
-        if let Some((c, t)) = external_filter.as_ref().filter(|_| !has_external) {
-            let m = with(
-                vec![
-                    comment(c.clone()),
-                    Match::AddrType {
-                        source: None,
-                        destination: Some(AddrTypeSpec {
-                            negated: false,
-                            types: vec!["LOCAL".into()],
-                        }),
-                    },
-                ],
-                port_match(proto, None, np),
-            );
-            rs.table_mut(TableName::Filter)
-                .append("KUBE-EXTERNAL-SERVICES", Rule::new(m, Some(t.clone())));
-        }
-    }
-
-    // Health-check NodePort.
-    if let Some(hc) = sp.health_check_node_port {
-        rs.table_mut(TableName::Filter).append(
-            "KUBE-NODEPORTS",
-            Rule::new(
-                commented_port_match(format!("{name} health check node port"), "tcp", None, hc, 0),
-                Some(Target::Accept),
-            ),
-        );
-    }
-
-    let nat = rs.table_mut(TableName::Nat);
-    // Internal traffic masquerading.
-    if has_internal {
-        if s.masquerade_all {
-            let head = cluster_match(cluster_ip_comment, 0);
-            nat.append(internal_chain, Rule::new(head, jump("KUBE-MARK-MASQ")));
-        } else if let Some((_, if_not_local)) = detector(&s.local_traffic_detector) {
-            let mut head = cluster_match(cluster_ip_comment, 1);
-            head.push(if_not_local);
-            nat.append(internal_chain, Rule::new(head, jump("KUBE-MARK-MASQ")));
-        }
-    }
-
-    // External traffic chain.
-    if uses_ext {
-        nat.declare(&ext_chain);
-        if !sp.external_policy_local {
-            nat.append(
-                &ext_chain,
-                Rule::new(
-                    vec![comment(format!("masquerade traffic for {name} external destinations"))],
-                    jump("KUBE-MARK-MASQ"),
-                ),
-            );
-        } else {
-            if let Some((if_local, _)) = detector(&s.local_traffic_detector) {
-                nat.append(
-                    &ext_chain,
-                    Rule::new(
-                        vec![
-                            comment(format!("pod traffic for {name} external destinations")),
-                            if_local,
-                        ],
-                        jump(&svc_chain),
-                    ),
-                );
-            }
-            let local_src = || Match::AddrType {
-                source: Some(AddrTypeSpec { negated: false, types: vec!["LOCAL".into()] }),
-                destination: None,
-            };
-            nat.append(
-                &ext_chain,
-                Rule::new(
-                    vec![
-                        comment(format!(
-                            "masquerade LOCAL traffic for {name} external destinations"
-                        )),
-                        local_src(),
-                    ],
-                    jump("KUBE-MARK-MASQ"),
-                ),
-            );
-            nat.append(
-                &ext_chain,
-                Rule::new(
-                    vec![
-                        comment(format!("route LOCAL traffic for {name} external destinations")),
-                        local_src(),
-                    ],
-                    jump(&svc_chain),
-                ),
-            );
-        }
-        if has_external {
-            nat.append(&ext_chain, Rule::new(vec![], jump(external_policy_chain)));
-        }
-    }
-
-    // Firewall chain.
-    if uses_fw {
-        nat.declare(&fw_chain);
-        let head = || comment(format!("{name} loadbalancer IP"));
-        let mut allow_from_node = false;
-        for range in &sp.load_balancer_source_ranges {
-            nat.append(
-                &fw_chain,
-                Rule::new(
-                    vec![
-                        head(),
-                        Match::Source { negated: false, address: Address::network(*range) },
-                    ],
-                    jump(&ext_chain),
-                ),
-            );
-            if s.node_ip.is_some_and(|ip| range.contains(ip)) {
-                allow_from_node = true;
-            }
-        }
-        if allow_from_node {
-            for ip in &sp.load_balancer_vips {
-                nat.append(
-                    &fw_chain,
-                    Rule::new(
-                        vec![head(), Match::Source { negated: false, address: Address::host(*ip) }],
-                        jump(&ext_chain),
-                    ),
-                );
-            }
-        }
-        nat.append(
-            &fw_chain,
-            Rule::new(
-                vec![comment(format!(
-                    "other traffic to {name} will be dropped by KUBE-PROXY-FIREWALL"
-                ))],
-                None,
-            ),
-        );
-    }
-
-    // Endpoint chain names, hashed once per endpoint that gets rules.
-    let mut seps: Vec<Option<String>> = vec![None; sp.endpoints.len()];
-    for &i in cat.reachable.iter().chain(&cat.cluster).chain(&cat.local) {
-        if seps[i].is_none() {
-            seps[i] =
-                Some(naming::sep_chain_of(&sp.name, sp.endpoints[i].ip, sp.endpoints[i].port));
-        }
-    }
-    let sep_of = |i: usize| -> &str { seps[i].as_deref().unwrap_or_default() };
-
-    // Endpoint dispatch chains.
-    if uses_cluster_chain {
-        let chain = nat.declare(&svc_chain);
-        endpoint_dispatch(chain, sp, &cat.cluster, &sep_of, large);
-    }
-    if uses_local_chain {
-        let chain = nat.declare(&svl_chain);
-        endpoint_dispatch(chain, sp, &cat.local, &sep_of, large);
-    }
-
-    // Endpoint chains.
-    for &i in &cat.reachable {
-        let ep = &sp.endpoints[i];
-        let sep = sep_of(i);
-        let head = |capacity: usize| {
-            let mut m = Vec::with_capacity(capacity + usize::from(!large));
-            if !large {
-                m.push(comment(name.as_str()));
-            }
-            m
-        };
-        let mut masq = head(1);
-        masq.push(Match::Source { negated: false, address: Address::host(ep.ip) });
-        let mut m = head(3);
-        if sp.session_affinity_timeout.is_some() {
-            m.push(Match::Recent(Recent::new(Some(sep.to_owned()), RecentAction::Set)));
-        }
-        m.push(Match::PortModule { module: proto.to_owned() });
-        m.push(Match::Protocol { negated: false, protocol: proto.to_owned() });
-        let chain = nat.declare(sep);
-        chain.rules.reserve_exact(2);
-        chain.rules.push(Rule::new(masq, jump("KUBE-MARK-MASQ")));
-        chain.rules.push(Rule::new(m, Some(Target::Dnat { ip: ep.ip, port: Some(ep.port) })));
-    }
-}
-
-/// `writeServiceToEndpointRules`: affinity checks first, then one probability rule per
-/// endpoint (the last one unconditional).
-fn endpoint_dispatch<'s>(
-    chain: &mut super::ruleset::Chain,
-    sp: &ServicePortPlan,
-    endpoints: &[usize],
-    sep_of: &dyn Fn(usize) -> &'s str,
-    large: bool,
-) {
-    let name = sp.name_string();
-    // `ns/name:port -> ip:port`, in a vector with room for the affinity or statistic match.
-    let head = |i: usize| {
-        let mut m = Vec::with_capacity(2);
-        if !large {
-            let e = &sp.endpoints[i];
-            let mut text = String::with_capacity(name.len() + 4 + 48);
-            text.push_str(&name);
-            text.push_str(" -> ");
-            let _ = write_host_port(&mut text, e.ip, e.port);
-            m.push(Match::Comment { text });
-        }
-        m
-    };
-    chain.rules.reserve(endpoints.len() * (1 + usize::from(sp.session_affinity_timeout.is_some())));
-    if let Some(timeout) = sp.session_affinity_timeout {
-        for &i in endpoints {
-            let sep = sep_of(i);
-            let mut m = head(i);
-            m.push(Match::Recent(Recent {
-                seconds: Some(timeout),
-                reap: true,
-                ..Recent::new(Some(sep.to_owned()), RecentAction::Rcheck)
-            }));
-            chain.rules.push(Rule::new(m, jump(sep)));
-        }
-    }
-    let n = endpoints.len();
-    for (k, &i) in endpoints.iter().enumerate() {
-        let sep = sep_of(i);
-        let mut m = head(i);
-        if k + 1 < n {
-            m.push(Match::Statistic(Statistic::Random {
-                negated: false,
-                probability: probability(n - k),
-            }));
-        }
-        chain.rules.push(Rule::new(m, jump(sep)));
     }
 }
 
@@ -684,6 +370,30 @@ pub fn probability(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn restoring_over_the_node_rules_equals_applying_the_restore_input_to_them() {
+        let text = include_str!("../../../tests/data/oracle/iptables/TestBadIPs/input.yaml");
+        let m = crate::manifest::parse(text);
+        let (cluster, _) = crate::model::build::build(&m, crate::model::Admission::AsGiven);
+        for family in [IpFamily::V4, IpFamily::V6] {
+            for localhost_node_ports in [false, true] {
+                let mut settings = crate::settings::ProxySettings::for_node(
+                    &cluster,
+                    "test-node",
+                    crate::settings::Mode::Iptables,
+                    family,
+                );
+                settings.localhost_node_ports = localhost_node_ports;
+                let plan = crate::proxy::plan(&cluster, &settings);
+                let mut applied = node_before_sync(family);
+                apply_restore(&mut applied, restore_input(&plan));
+                let over = restore_over(node_before_sync(family), restore_input(&plan));
+                assert_eq!(over, applied);
+                assert_eq!(over.save().to_string(), applied.save().to_string());
+            }
+        }
+    }
 
     #[test]
     fn probabilities_have_ten_decimals() {

@@ -21,6 +21,7 @@
 //! last: they end up first in INPUT and OUTPUT. Not modelled: kubelet's and kube-proxy's
 //! canary chains (`KUBE-KUBELET-CANARY`, `KUBE-PROXY-CANARY`) and `KUBE-IPTABLES-HINT`.
 
+use super::chain_name::ChainName;
 use super::rule::{CtState, Match, Rule, Target};
 use super::ruleset::TableName;
 use crate::net::IpFamily;
@@ -42,18 +43,18 @@ pub enum CommandKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeCommand {
     pub table: TableName,
-    pub chain: &'static str,
+    pub chain: ChainName,
     pub kind: CommandKind,
     /// Who runs it.
     pub by: &'static str,
 }
 
-fn jump(extra: &[Match], comment: Option<&str>, to: &str) -> Rule {
+fn jump(extra: &[Match], comment: Option<&str>, to: ChainName) -> Rule {
     let mut matches = extra.to_vec();
     if let Some(c) = comment {
-        matches.push(Match::Comment { text: c.to_owned() });
+        matches.push(Match::Comment { text: c.into() });
     }
-    Rule::new(matches, Some(Target::Jump { chain: to.to_owned() }))
+    Rule::new(matches, Some(Target::Jump { chain: to }))
 }
 
 /// The "block incoming localnet connections" rule (kubelet's copy, and kube-proxy's in its
@@ -82,10 +83,16 @@ pub fn node_commands(family: IpFamily) -> Vec<NodeCommand> {
     let new = || vec![Match::Conntrack { negated: false, states: vec![CtState::New] }];
     let mut out = Vec::new();
     if family == IpFamily::V4 {
-        let kubelet = |table, chain, kind| NodeCommand { table, chain, kind, by: "kubelet" };
+        let kubelet = |table, chain, kind| NodeCommand {
+            table,
+            chain: ChainName::from_static(chain),
+            kind,
+            by: "kubelet",
+        };
+        let firewall = ChainName::from_static("KUBE-FIREWALL");
         out.push(kubelet(Filter, "KUBE-FIREWALL", NewChain));
-        out.push(kubelet(Filter, "OUTPUT", Insert(jump(&[], None, "KUBE-FIREWALL"))));
-        out.push(kubelet(Filter, "INPUT", Insert(jump(&[], None, "KUBE-FIREWALL"))));
+        out.push(kubelet(Filter, "OUTPUT", Insert(jump(&[], None, firewall))));
+        out.push(kubelet(Filter, "INPUT", Insert(jump(&[], None, firewall))));
         out.push(kubelet(Filter, "KUBE-FIREWALL", Append(localnet_rule())));
     }
     let jumps: [(TableName, &'static str, &'static str, Option<&str>, bool); 14] = [
@@ -118,6 +125,7 @@ pub fn node_commands(family: IpFamily) -> Vec<NodeCommand> {
     ];
     for (table, from, to, comment, only_new) in jumps {
         let extra = if only_new { new() } else { Vec::new() };
+        let (from, to) = (ChainName::from_static(from), ChainName::from_static(to));
         out.push(NodeCommand { table, chain: to, kind: NewChain, by: "kube-proxy" });
         out.push(NodeCommand {
             table,

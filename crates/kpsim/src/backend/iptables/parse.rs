@@ -9,9 +9,10 @@
 
 use std::net::IpAddr;
 
+use super::chain_name::{ChainName, MAX_CHAIN_NAME_LEN};
 use super::rule::{
-    AddrTypeSpec, Address, CtState, MarkOp, Match, PortRange, Recent, RecentAction, Rule,
-    Statistic, Target,
+    AddrTypeSpec, Address, CtState, MarkOp, Match, PortRange, ProtocolName, Recent, RecentAction,
+    Rule, Statistic, Target,
 };
 use super::ruleset::{Policy, Ruleset, TableName};
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Location};
@@ -176,7 +177,7 @@ fn known_module(name: &str, w: &mut Words<'_>) -> Option<Match> {
     let start = w.pos;
     let result = (|| -> Option<Match> {
         match name {
-            "tcp" | "udp" | "sctp" => Some(Match::PortModule { module: name.to_owned() }),
+            "tcp" | "udp" | "sctp" => Some(Match::PortModule { module: ProtocolName::parse(name) }),
             "comment" => {
                 if w.next()? != "--comment" {
                     return None;
@@ -194,14 +195,14 @@ fn known_module(name: &str, w: &mut Words<'_>) -> Option<Match> {
                         w.pos += 1;
                     }
                 }
-                Some(Match::Comment { text })
+                Some(Match::Comment { text: text.into() })
             }
             "addrtype" => {
                 let (mut source, mut destination) = (None, None);
                 while let Some(negated) = w.negation_before(&["--src-type", "--dst-type"]) {
                     let opt = w.next()?;
                     let types = w.next()?.split(',').map(str::to_owned).collect();
-                    let spec = Some(AddrTypeSpec { negated, types });
+                    let spec = Some(Box::new(AddrTypeSpec { negated, types }));
                     if opt == "--src-type" { source = spec } else { destination = spec }
                 }
                 (source.is_some() || destination.is_some())
@@ -277,7 +278,7 @@ fn recent(w: &mut Words<'_>) -> Option<Match> {
             _ => r.rsource = Some(false),
         }
     }
-    action.then_some(Match::Recent(r))
+    action.then(|| Match::Recent(Box::new(r)))
 }
 
 fn statistic(w: &mut Words<'_>) -> Option<Match> {
@@ -288,9 +289,9 @@ fn statistic(w: &mut Words<'_>) -> Option<Match> {
         "random" => {
             let negated = w.negation_before(&["--probability"])?;
             w.next()?;
-            let probability = w.next()?.to_owned();
+            let probability = w.next()?;
             probability.parse::<f64>().ok()?;
-            Some(Match::Statistic(Statistic::Random { negated, probability }))
+            Some(Match::Statistic(Statistic::Random { negated, probability: probability.into() }))
         }
         "nth" => {
             let mut negated = false;
@@ -310,14 +311,21 @@ fn statistic(w: &mut Words<'_>) -> Option<Match> {
     }
 }
 
+/// A chain named in a rule, refused as `iptables-restore` refuses it when too long.
+fn chain_name(name: &str) -> Result<ChainName, String> {
+    ChainName::new(name).ok_or_else(|| {
+        format!("invalid chain name `{name}` ({MAX_CHAIN_NAME_LEN} characters at most)")
+    })
+}
+
 /// Everything after `-j NAME` / `-g NAME`.
-fn target(name: &str, goto: bool, args: &[String]) -> Target {
+fn target(name: &str, goto: bool, args: &[String]) -> Result<Target, String> {
     if goto {
-        return Target::Goto { chain: name.to_owned() };
+        return Ok(Target::Goto { chain: chain_name(name)? });
     }
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     let other = || Target::Other { name: name.to_owned(), args: args.to_vec() };
-    match (name, a.as_slice()) {
+    Ok(match (name, a.as_slice()) {
         ("ACCEPT", []) => Target::Accept,
         ("DROP", []) => Target::Drop,
         ("RETURN", []) => Target::Return,
@@ -341,7 +349,7 @@ fn target(name: &str, goto: bool, args: &[String]) -> Target {
                         to_ports = Some(rest[i + 1].to_owned());
                         i += 1;
                     }
-                    _ => return other(),
+                    _ => return Ok(other()),
                 }
                 i += 1;
             }
@@ -358,9 +366,9 @@ fn target(name: &str, goto: bool, args: &[String]) -> Target {
                 _ => other(),
             }
         }
-        (_, []) => Target::Jump { chain: name.to_owned() },
+        (_, []) => Target::Jump { chain: chain_name(name)? },
         _ => other(),
-    }
+    })
 }
 
 /// Reads the words of a rule after `-A CHAIN`.
@@ -373,7 +381,7 @@ fn rule(tokens: &[Token]) -> Result<Rule, String> {
         let word = if negated { w.value("!")? } else { word };
         match word {
             "-p" | "--protocol" => {
-                let protocol = w.value(word)?.to_ascii_lowercase();
+                let protocol = ProtocolName::parse(&w.value(word)?.to_ascii_lowercase());
                 matches.push(Match::Protocol { negated, protocol });
             }
             "-s" | "--source" | "--src" => {
@@ -403,7 +411,7 @@ fn rule(tokens: &[Token]) -> Result<Rule, String> {
                         while w.peek().is_some() && !w.at_generic() {
                             args.extend(w.next().map(str::to_owned));
                         }
-                        matches.push(Match::Module { name: name.to_owned(), args });
+                        matches.push(Match::Module { name: name.into(), args: args.into() });
                     }
                 }
             }
@@ -411,7 +419,7 @@ fn rule(tokens: &[Token]) -> Result<Rule, String> {
                 let name = w.value(word)?;
                 let args: Vec<String> = w.tokens[w.pos..].iter().map(|t| t.text.clone()).collect();
                 w.pos = w.tokens.len();
-                tgt = Some(target(name, word.starts_with("-g") || word == "--goto", &args));
+                tgt = Some(target(name, word.starts_with("-g") || word == "--goto", &args)?);
             }
             opt if opt.starts_with("--") => {
                 let mut values = Vec::new();
@@ -422,7 +430,11 @@ fn rule(tokens: &[Token]) -> Result<Rule, String> {
                     values.push(v.to_owned());
                     w.pos += 1;
                 }
-                matches.push(Match::Option { negated, name: opt[2..].to_owned(), values });
+                matches.push(Match::Option {
+                    negated,
+                    name: opt[2..].into(),
+                    values: values.into(),
+                });
             }
             other => return Err(format!("unexpected `{other}`")),
         }
@@ -495,8 +507,15 @@ pub fn parse(text: &str, family: IpFamily) -> (Ruleset, Vec<Diagnostic>) {
                 error("a chain declaration needs a name".to_owned());
                 continue;
             }
+            let name = match chain_name(name) {
+                Ok(name) => name,
+                Err(e) => {
+                    error(e);
+                    continue;
+                }
+            };
             let chain = rs.table_mut(t).declare(name);
-            if t.is_builtin(name) {
+            if t.is_builtin(&name) {
                 chain.policy = policy;
             }
             continue;
@@ -512,10 +531,16 @@ pub fn parse(text: &str, family: IpFamily) -> (Ruleset, Vec<Diagnostic>) {
             error(format!("cannot read `{line}`"));
             continue;
         };
-        let chain = chain.text.clone();
+        let chain = match chain_name(&chain.text) {
+            Ok(name) => name,
+            Err(e) => {
+                error(e);
+                continue;
+            }
+        };
         match command.text.as_str() {
             "-A" | "--append" => match rule(&tokens[2..]) {
-                Ok(r) => rs.table_mut(t).append(&chain, r),
+                Ok(r) => rs.table_mut(t).append(chain, r),
                 Err(e) => error(e),
             },
             "-I" | "--insert" => {
@@ -525,7 +550,7 @@ pub fn parse(text: &str, family: IpFamily) -> (Ruleset, Vec<Diagnostic>) {
                 };
                 match rule(rest) {
                     Ok(r) => {
-                        let c = rs.table_mut(t).chain_mut(&chain);
+                        let c = rs.table_mut(t).chain_mut(chain);
                         let at = at.min(c.rules.len());
                         c.rules.insert(at, r);
                     }
@@ -533,7 +558,7 @@ pub fn parse(text: &str, family: IpFamily) -> (Ruleset, Vec<Diagnostic>) {
                 }
             }
             "-N" | "--new-chain" => {
-                rs.table_mut(t).chain_mut(&chain);
+                rs.table_mut(t).chain_mut(chain);
             }
             "-X" | "--delete-chain" => {
                 let table = rs.table_mut(t);
@@ -549,6 +574,18 @@ pub fn parse(text: &str, family: IpFamily) -> (Ruleset, Vec<Diagnostic>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chain_names_longer_than_the_kernel_allows_are_refused_and_the_rest_is_read() {
+        let long = "KUBE-SEP-ABCDEFGHIJKLMNOPQRST";
+        let text = format!(
+            "*nat\n:{long} - [0:0]\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -j {long}\n-A {long} -j ACCEPT\n-A KUBE-SERVICES -j ACCEPT\nCOMMIT\n"
+        );
+        let (rs, d) = parse(&text, IpFamily::V4);
+        assert_eq!(d.len(), 3, "{d:?}");
+        assert!(d[0].message.contains("28 characters at most"), "{:?}", d[0]);
+        assert_eq!(rs.chain_lines(TableName::Nat, "KUBE-SERVICES"), ["-A KUBE-SERVICES -j ACCEPT"]);
+    }
 
     #[test]
     fn unquoted_multi_word_comments_are_read_like_the_fake_iptables_records_them() {

@@ -8,10 +8,90 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::net::{Cidr, write_decimal, write_host_port, write_ip};
+use super::chain_name::ChainName;
+use crate::net::{Cidr, Protocol, write_decimal, write_host_port, write_ip};
+
+/// A protocol as `-p` and the port modules (`-m tcp`) spell it: the ones kube-proxy writes
+/// are values, any other spelling is kept as written (`-p TCP`, `-p 6`, `-p all`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ProtocolName {
+    Tcp,
+    Udp,
+    Sctp,
+    /// Anything else, as written.
+    Other(String),
+}
+
+impl ProtocolName {
+    /// Reads a written protocol; only the exact lower-case names become known values, so
+    /// that the written spelling survives.
+    pub fn parse(s: &str) -> ProtocolName {
+        match s {
+            "tcp" => ProtocolName::Tcp,
+            "udp" => ProtocolName::Udp,
+            "sctp" => ProtocolName::Sctp,
+            other => ProtocolName::Other(other.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            ProtocolName::Tcp => "tcp",
+            ProtocolName::Udp => "udp",
+            ProtocolName::Sctp => "sctp",
+            ProtocolName::Other(s) => s,
+        }
+    }
+
+    /// The transport protocol this names, when it is one kube-proxy writes.
+    pub fn transport(&self) -> Option<Protocol> {
+        match self {
+            ProtocolName::Tcp => Some(Protocol::Tcp),
+            ProtocolName::Udp => Some(Protocol::Udp),
+            ProtocolName::Sctp => Some(Protocol::Sctp),
+            ProtocolName::Other(_) => None,
+        }
+    }
+}
+
+impl From<Protocol> for ProtocolName {
+    fn from(p: Protocol) -> ProtocolName {
+        match p {
+            Protocol::Tcp => ProtocolName::Tcp,
+            Protocol::Udp => ProtocolName::Udp,
+            Protocol::Sctp => ProtocolName::Sctp,
+        }
+    }
+}
+
+impl PartialEq<str> for ProtocolName {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ProtocolName {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Display for ProtocolName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Serialised as written (`"tcp"`).
+impl Serialize for ProtocolName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 
 /// An address match (`-s`, `-d`): a network, and whether the prefix length was written
 /// (`-d 172.30.0.41` vs `-d 127.0.0.0/8`): kube-proxy writes service IPs without one.
@@ -195,8 +275,9 @@ impl Recent {
 /// `-m statistic`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub enum Statistic {
-    /// `--mode random --probability P`, the probability as written.
-    Random { negated: bool, probability: String },
+    /// `--mode random --probability P`, the probability as written (shared: kube-proxy
+    /// writes the same few values in every service chain).
+    Random { negated: bool, probability: Arc<str> },
     /// `--mode nth --every N [--packet P]`.
     Nth { negated: bool, every: u32, packet: u32 },
 }
@@ -221,11 +302,14 @@ impl Statistic {
 ///
 /// Port options of `-m tcp`/`-m udp`/`-m sctp` are clauses of their own because kube-proxy
 /// writes them apart from the module (`-m tcp -p tcp -d 10.96.0.1 --dport 443`).
+///
+/// The clauses kube-proxy seldom writes keep their bulk behind a `Box`, so that a clause
+/// takes 40 bytes: a large cluster's ruleset holds a million of them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "match", rename_all = "kebab-case")]
 pub enum Match {
     /// `-p tcp`
-    Protocol { negated: bool, protocol: String },
+    Protocol { negated: bool, protocol: ProtocolName },
     /// `-s ADDR`
     Source { negated: bool, address: Address },
     /// `-d ADDR`
@@ -235,29 +319,30 @@ pub enum Match {
     /// `-o NAME`
     OutInterface { negated: bool, name: String },
     /// `-m tcp`, `-m udp`, `-m sctp`: the port matcher, options written separately.
-    PortModule { module: String },
+    PortModule { module: ProtocolName },
     /// `--dport P`
     DestinationPort { negated: bool, ports: PortRange },
     /// `--sport P`
     SourcePort { negated: bool, ports: PortRange },
-    /// `-m comment --comment TEXT`
-    Comment { text: String },
+    /// `-m comment --comment TEXT` (shared: kube-proxy writes the same comment on several
+    /// rules of a service port).
+    Comment { text: Arc<str> },
     /// `-m addrtype [--src-type T] [--dst-type T]`
-    AddrType { source: Option<AddrTypeSpec>, destination: Option<AddrTypeSpec> },
+    AddrType { source: Option<Box<AddrTypeSpec>>, destination: Option<Box<AddrTypeSpec>> },
     /// `-m conntrack [!] --ctstate S,…`
     Conntrack { negated: bool, states: Vec<CtState> },
     /// `-m mark [!] --mark VALUE[/MASK]`, as written.
     Mark { negated: bool, mark: String },
     /// `-m recent …`
-    Recent(Recent),
+    Recent(Box<Recent>),
     /// `-m statistic …`
     Statistic(Statistic),
     /// `-m nfacct --nfacct-name NAME`
     Nfacct { name: String },
     /// Any other module, kept as written: `-m NAME ARGS…`.
-    Module { name: String, args: Vec<String> },
+    Module { name: Box<str>, args: Box<[String]> },
     /// An option outside any known module (`--syn`), kept as written.
-    Option { negated: bool, name: String, values: Vec<String> },
+    Option { negated: bool, name: Box<str>, values: Box<[String]> },
 }
 
 /// A `MARK` target operation, the value as written.
@@ -334,11 +419,11 @@ pub enum Target {
     },
     /// `-j CHAIN`
     Jump {
-        chain: String,
+        chain: ChainName,
     },
     /// `-g CHAIN`
     Goto {
-        chain: String,
+        chain: ChainName,
     },
     /// `-j DNAT --to-destination IP[:PORT]`
     Dnat {
@@ -393,7 +478,7 @@ impl Rule {
     /// The comment of the rule, if it has one.
     pub fn comment(&self) -> Option<&str> {
         self.matches.iter().find_map(|m| match m {
-            Match::Comment { text } => Some(text.as_str()),
+            Match::Comment { text } => Some(&**text),
             _ => None,
         })
     }
@@ -501,7 +586,7 @@ fn write_match<W: fmt::Write + ?Sized>(f: &mut W, m: &Match) -> fmt::Result {
         Match::Protocol { negated, protocol } => {
             f.write_str(bang(*negated))?;
             f.write_str("-p ")?;
-            f.write_str(protocol)
+            f.write_str(protocol.as_str())
         }
         Match::Source { negated, address } => {
             f.write_str(bang(*negated))?;
@@ -525,7 +610,7 @@ fn write_match<W: fmt::Write + ?Sized>(f: &mut W, m: &Match) -> fmt::Result {
         }
         Match::PortModule { module } => {
             f.write_str("-m ")?;
-            f.write_str(module)
+            f.write_str(module.as_str())
         }
         Match::DestinationPort { negated, ports } => {
             f.write_str(bang(*negated))?;
@@ -715,6 +800,11 @@ mod tests {
         assert_eq!(MarkOp::Or("0x4000".into()).apply(0x1), 0x4001);
         assert_eq!(MarkOp::Xor("0x4000".into()).apply(0x4001), 0x1);
         assert_eq!(MarkOp::SetX("0x10/0xff".into()).apply(0x1234), 0x1210);
+    }
+
+    #[test]
+    fn a_match_clause_stays_small() {
+        assert!(std::mem::size_of::<Match>() <= 40, "{}", std::mem::size_of::<Match>());
     }
 
     #[test]

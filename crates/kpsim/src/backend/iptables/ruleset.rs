@@ -8,11 +8,13 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::hash::BuildHasherDefault;
 
 use serde::Serialize;
 
+use super::chain_name::ChainName;
 use super::rule::{Rule, RuleOrigin};
 use crate::naming::NameHasher;
 use crate::net::IpFamily;
@@ -91,7 +93,7 @@ impl Policy {
 /// A chain and its rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Chain {
-    pub name: String,
+    pub name: ChainName,
     /// The policy written for a built-in chain (`None`: `-` or not written, i.e. unchanged,
     /// ACCEPT on a fresh node). Always `None` for user chains.
     pub policy: Option<Policy>,
@@ -102,8 +104,8 @@ pub struct Chain {
 }
 
 impl Chain {
-    pub fn new(name: impl Into<String>, declared: bool) -> Chain {
-        Chain { name: name.into(), policy: None, declared, rules: Vec::new() }
+    pub fn new(name: ChainName, declared: bool) -> Chain {
+        Chain { name, policy: None, declared, rules: Vec::new() }
     }
 }
 
@@ -131,9 +133,9 @@ pub struct Table {
     chains: Vec<Chain>,
     /// Chain name → position in `chains` (lookups only; never iterated, so the hasher's
     /// order cannot reach output).
-    index: HashMap<String, usize, BuildHasherDefault<NameHasher>>,
+    index: HashMap<ChainName, usize, BuildHasherDefault<NameHasher>>,
     /// Chains the restore text deletes (`-X NAME`), in written order.
-    pub deleted: Vec<String>,
+    pub deleted: Vec<ChainName>,
 }
 
 /// Equal when the same chains (in canonical order) and deletions.
@@ -151,7 +153,7 @@ impl Serialize for Table {
         struct View<'a> {
             name: TableName,
             chains: Vec<&'a Chain>,
-            deleted: &'a [String],
+            deleted: &'a [ChainName],
         }
         View { name: self.name, chains: self.chains(), deleted: &self.deleted }
             .serialize(serializer)
@@ -165,12 +167,12 @@ impl Table {
 
     /// The chains in canonical order (see [`canonical_chain_order`]).
     pub fn chains(&self) -> Vec<&Chain> {
-        // The group of each name is computed once, not once per comparison.
+        // The group of each name is computed once, not once per comparison. The stable sort
+        // merges runs: the builder adds most chains in canonical order already, and parsed
+        // text lists them so, which makes this a linear pass.
         let mut keyed: Vec<(u8, &Chain)> =
             self.chains.iter().map(|c| (chain_group(&c.name), c)).collect();
-        keyed.sort_unstable_by(|(ga, a), (gb, b)| {
-            ga.cmp(gb).then_with(|| a.name.as_bytes().cmp(b.name.as_bytes()))
-        });
+        keyed.sort_by(|(ga, a), (gb, b)| ga.cmp(gb).then_with(|| a.name.cmp(&b.name)));
         keyed.into_iter().map(|(_, c)| c).collect()
     }
 
@@ -183,41 +185,53 @@ impl Table {
         self.index.get(name).map(|&i| &self.chains[i])
     }
 
-    /// The chain named `name`, for changing it, when the table has it.
-    pub(crate) fn chain_if_present(&mut self, name: &str) -> Option<&mut Chain> {
-        let i = *self.index.get(name)?;
-        Some(&mut self.chains[i])
+    /// Adds a chain; when the table has one of that name already, `chain`'s rules are
+    /// appended to it (and it becomes declared if `chain` is).
+    pub(crate) fn merge_chain(&mut self, chain: Chain) {
+        if let Some(c) = self.add_or_get(chain) {
+            c.0.declared |= c.1.declared;
+            c.0.rules.extend(c.1.rules);
+        }
     }
 
-    /// Adds a chain the table does not have yet (by value: its rules are not copied).
-    pub(crate) fn add_chain(&mut self, chain: Chain) {
-        debug_assert!(!self.index.contains_key(&chain.name));
-        self.index.insert(chain.name.clone(), self.chains.len());
-        self.chains.push(chain);
+    /// Adds `chain` when the table has no chain of its name (`None`); otherwise hands back
+    /// the table's chain of that name and `chain`. One hash lookup either way.
+    pub(crate) fn add_or_get(&mut self, chain: Chain) -> Option<(&mut Chain, Chain)> {
+        match self.index.entry(chain.name) {
+            Entry::Occupied(e) => Some((&mut self.chains[*e.get()], chain)),
+            Entry::Vacant(e) => {
+                e.insert(self.chains.len());
+                self.chains.push(chain);
+                None
+            }
+        }
+    }
+
+    /// Makes room for `additional` more chains.
+    pub fn reserve_chains(&mut self, additional: usize) {
+        self.chains.reserve(additional);
+        self.index.reserve(additional);
     }
 
     /// The chain named `name`, created (undeclared) when missing.
-    pub fn chain_mut(&mut self, name: &str) -> &mut Chain {
-        let i = match self.index.get(name) {
-            Some(&i) => i,
-            None => {
-                self.chains.push(Chain::new(name, false));
-                self.index.insert(name.to_owned(), self.chains.len() - 1);
-                self.chains.len() - 1
-            }
-        };
+    pub fn chain_mut(&mut self, name: ChainName) -> &mut Chain {
+        let next = self.chains.len();
+        let i = *self.index.entry(name).or_insert(next);
+        if i == next {
+            self.chains.push(Chain::new(name, false));
+        }
         &mut self.chains[i]
     }
 
     /// Declares a chain (as a `:NAME - [0:0]` line does) and returns it.
-    pub fn declare(&mut self, name: &str) -> &mut Chain {
+    pub fn declare(&mut self, name: ChainName) -> &mut Chain {
         let chain = self.chain_mut(name);
         chain.declared = true;
         chain
     }
 
     /// Appends a rule to a chain (creating the chain, undeclared, when missing).
-    pub fn append(&mut self, chain: &str, rule: Rule) {
+    pub fn append(&mut self, chain: ChainName, rule: Rule) {
         self.chain_mut(chain).rules.push(rule);
     }
 
@@ -298,18 +312,59 @@ impl Ruleset {
 /// chains, the rules from the restore input (not the ones inserted with `iptables -I`),
 /// `-X` lines, `COMMIT`.
 ///
-/// Written into one `String` sized up front and handed to the formatter once: a large
-/// cluster's ruleset has hundreds of thousands of lines.
+/// Written through a buffer handed to the formatter in 64 KiB pieces: a large cluster's
+/// ruleset has hundreds of thousands of lines, each written in a dozen pieces.
 impl fmt::Display for Ruleset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = String::with_capacity(self.rule_count() * 96 + 256);
+        let mut out = Buffered { out: f, buf: String::with_capacity(Buffered::SIZE) };
         self.write_restore(&mut out)?;
-        f.write_str(&out)
+        out.flush()
+    }
+}
+
+/// A write buffer in front of a formatter.
+struct Buffered<'a, 'f> {
+    out: &'a mut fmt::Formatter<'f>,
+    buf: String,
+}
+
+impl Buffered<'_, '_> {
+    const SIZE: usize = 64 * 1024;
+
+    fn flush(&mut self) -> fmt::Result {
+        self.out.write_str(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    fn push(&mut self, c: char) {
+        self.buf.push(c);
+    }
+
+    fn push_str(&mut self, s: &str) {
+        self.buf.push_str(s);
+    }
+
+    /// Flushes once a line has filled most of the buffer (called between lines).
+    fn line_done(&mut self) -> fmt::Result {
+        if self.buf.len() > Self::SIZE - 4096 { self.flush() } else { Ok(()) }
+    }
+}
+
+impl fmt::Write for Buffered<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.buf.push_str(s);
+        Ok(())
+    }
+
+    fn write_char(&mut self, c: char) -> fmt::Result {
+        self.buf.push(c);
+        Ok(())
     }
 }
 
 impl Ruleset {
-    fn write_restore(&self, out: &mut String) -> fmt::Result {
+    fn write_restore(&self, out: &mut Buffered<'_, '_>) -> fmt::Result {
         for table in &self.tables {
             out.push('*');
             out.push_str(table.name.as_str());
@@ -318,20 +373,23 @@ impl Ruleset {
             for chain in chains.iter().filter(|c| c.declared) {
                 let policy = chain.policy.map(Policy::as_str).unwrap_or("-");
                 out.push(':');
-                out.push_str(&chain.name);
+                out.push_str(chain.name.as_str());
                 out.push(' ');
                 out.push_str(policy);
                 out.push_str(" [0:0]\n");
+                out.line_done()?;
             }
             for chain in &chains {
+                let name = chain.name.as_str();
                 for rule in chain.rules.iter().filter(|r| r.origin == RuleOrigin::Restore) {
-                    rule.line(&chain.name).write_to(out)?;
+                    rule.line(name).write_to(out)?;
                     out.push('\n');
+                    out.line_done()?;
                 }
             }
             for name in &table.deleted {
                 out.push_str("-X ");
-                out.push_str(name);
+                out.push_str(name.as_str());
                 out.push('\n');
             }
             out.push_str("COMMIT\n");

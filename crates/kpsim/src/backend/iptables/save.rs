@@ -120,7 +120,7 @@ fn module_of(m: &Match, family: IpFamily) -> Option<Module> {
         | Match::DestinationPort { .. }
         | Match::SourcePort { .. }
         | Match::Option { .. } => None,
-        Match::PortModule { module: name } => module(name, String::new()),
+        Match::PortModule { module: name } => module(name.as_str(), String::new()),
         Match::Comment { text } => module("comment", format!(" --comment {}", save_string(text))),
         Match::AddrType { source, destination } => {
             let mut o = String::new();
@@ -247,9 +247,9 @@ impl fmt::Display for SaveRule<'_> {
                         None => {
                             let name = protocol
                                 .as_ref()
-                                .map(|p| p.1.clone())
-                                .filter(|p| matches!(p.as_str(), "tcp" | "udp" | "sctp"))
-                                .unwrap_or_else(|| "tcp".into());
+                                .and_then(|p| p.1.transport())
+                                .map_or("tcp", |p| p.as_lower())
+                                .to_owned();
                             modules.push(Module { name, options: String::new() });
                             port_module = Some(modules.len() - 1);
                             modules.len() - 1

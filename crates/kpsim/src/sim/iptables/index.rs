@@ -6,13 +6,14 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::backend::iptables::{Chain, Match, TableName};
+use crate::backend::iptables::{Chain, ChainName, Match, TableName};
+use crate::net::Protocol;
 
 /// Chains shorter than this are walked rule by rule.
 pub const MIN_INDEXED_RULES: usize = 32;
 
 /// (destination, protocol, port) a rule is restricted to.
-type Key = (IpAddr, String, u16);
+type Key = (IpAddr, Protocol, u16);
 
 /// The index of one chain.
 #[derive(Debug, Clone, Default)]
@@ -29,10 +30,8 @@ fn key_of(matches: &[Match]) -> Option<Key> {
     for m in matches {
         match m {
             Match::Destination { negated: false, address } => dst = address.single(),
-            Match::Protocol { negated: false, protocol }
-                if matches!(protocol.as_str(), "tcp" | "udp" | "sctp") =>
-            {
-                proto = Some(protocol.clone())
+            Match::Protocol { negated: false, protocol } if protocol.transport().is_some() => {
+                proto = protocol.transport()
             }
             Match::DestinationPort { negated: false, ports } if ports.first == ports.last => {
                 port = Some(ports.first)
@@ -56,9 +55,15 @@ impl ChainIndex {
     }
 
     /// The rules that can match a packet to `dst`/`protocol`/`port`, in rule order.
-    pub fn candidates(&self, dst: IpAddr, protocol: &str, port: Option<u16>) -> Vec<usize> {
-        let keyed = port
-            .and_then(|p| self.by_key.get(&(dst, protocol.to_owned(), p)))
+    pub fn candidates(
+        &self,
+        dst: IpAddr,
+        protocol: Option<Protocol>,
+        port: Option<u16>,
+    ) -> Vec<usize> {
+        let keyed = protocol
+            .zip(port)
+            .and_then(|(protocol, p)| self.by_key.get(&(dst, protocol, p)))
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         let mut out = Vec::with_capacity(keyed.len() + self.open.len());
@@ -80,7 +85,7 @@ impl ChainIndex {
 /// Indexes of every long chain of a ruleset, by table and chain name.
 #[derive(Debug, Clone, Default)]
 pub struct RulesetIndex {
-    pub chains: BTreeMap<(TableName, String), ChainIndex>,
+    pub chains: BTreeMap<(TableName, ChainName), ChainIndex>,
 }
 
 impl RulesetIndex {
@@ -89,7 +94,7 @@ impl RulesetIndex {
         for table in &ruleset.tables {
             for chain in table.chains() {
                 if chain.rules.len() >= MIN_INDEXED_RULES {
-                    chains.insert((table.name, chain.name.clone()), ChainIndex::new(chain));
+                    chains.insert((table.name, chain.name), ChainIndex::new(chain));
                 }
             }
         }
@@ -97,6 +102,6 @@ impl RulesetIndex {
     }
 
     pub fn get(&self, table: TableName, chain: &str) -> Option<&ChainIndex> {
-        self.chains.get(&(table, chain.to_owned()))
+        self.chains.get(&(table, ChainName::new(chain)?))
     }
 }

@@ -160,7 +160,7 @@ fn step(
         .as_ref()
         .map(|t| (t.hook, t.table.as_str().to_owned()))
         .unwrap_or((Hook::Prerouting, String::new()));
-    let chain = st.frames.last().map(|f| f.chain.name.clone()).unwrap_or_default();
+    let chain = st.frames.last().map(|f| f.chain.name.to_string()).unwrap_or_default();
     Step {
         hook,
         table,
@@ -365,7 +365,7 @@ fn enter<'a>(tracer: &'a Tracer<'a>, st: &State<'a>, chain: &'a Chain) -> Frame<
     let candidates = tracer
         .index
         .get(table, &chain.name)
-        .map(|ix| ix.candidates(st.packet.dst, st.packet.protocol.as_lower(), st.packet.dport));
+        .map(|ix| ix.candidates(st.packet.dst, st.packet.protocol.transport(), st.packet.dport));
     Frame { chain, candidates, pos: 0, last: None, exhausted: false }
 }
 
@@ -401,7 +401,7 @@ fn end_of_chain(st: &mut State<'_>) {
 fn apply_policy(st: &mut State<'_>) {
     let Some(frame) = st.frames.first() else { return };
     let policy = frame.chain.policy.unwrap_or(Policy::Accept);
-    let name = frame.chain.name.clone();
+    let name = frame.chain.name;
     let action = match policy {
         Policy::Accept => Action::Accept,
         Policy::Drop => Action::Drop,
@@ -474,7 +474,7 @@ fn apply<'a>(
                 .filter(|_| !st.current.as_ref().is_some_and(|c| c.table.is_builtin(chain)));
             match found {
                 Some(c) if st.frames.len() < MAX_DEPTH => {
-                    push(st, Some(Action::Jump { chain: chain.clone() }), why);
+                    push(st, Some(Action::Jump { chain: chain.to_string() }), why);
                     if goto && st.frames.len() > 1 {
                         st.frames.pop();
                     } else if goto && let Some(base) = st.frames.last_mut() {
