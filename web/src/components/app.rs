@@ -179,8 +179,14 @@ pub fn App() -> Html {
     });
     let tracing =
         use_cluster_tracing(computed.clone(), doc.cluster_trace.clone(), Rc::clone(&frozen));
+    // With pods marked not ready the trace walked other rules than the manifests' (the Rules
+    // panel's): none of its rules are marked there.
+    let not_ready = computed
+        .as_ref()
+        .map(|c| doc.cluster_trace.not_ready_in(&c.analysis.cluster))
+        .unwrap_or_default();
     let cluster_acted = match tracing.traced.as_ref() {
-        Ok(t) if t.mode == doc.mode => t.acted.clone(),
+        Ok(t) if t.mode == doc.mode && not_ready.is_empty() => t.acted.clone(),
         _ => Default::default(),
     };
     // The Rules panel marks what the traces matched when it shows a node they went through.
@@ -208,11 +214,18 @@ pub fn App() -> Html {
         }),
         _ => None,
     };
-    let rules_note = (kube_proxy_here == NodeKubeProxy::NeverRan).then(|| {
-        AttrValue::from(format!(
+    let rules_note = if kube_proxy_here == NodeKubeProxy::NeverRan {
+        Some(AttrValue::from(format!(
             "In the Cluster trace, kube-proxy never ran on {node}: the node has none of these rules."
-        ))
-    });
+        )))
+    } else if !not_ready.is_empty() {
+        let pods = not_ready.join(", ");
+        Some(AttrValue::from(format!(
+            "The Cluster trace marks {pods} not ready: there kube-proxy leaves those endpoints out, so its rules differ from these (the manifests as written) and are not marked here."
+        )))
+    } else {
+        None
+    };
     // The node picker says where the Cluster trace acted and where rules are frozen.
     let node_marks: Rc<BTreeMap<String, String>> = {
         let mut marks = BTreeMap::new();

@@ -1,6 +1,7 @@
 //! The Cluster trace panel: one connection across the whole cluster — the form (from, to,
-//! protocol, mode, kube-proxy stopped on all or some nodes, seed or all branches), the
-//! walkthrough's experiments as one-click buttons, the outcome in large type and the hops.
+//! protocol, mode, kube-proxy per node, pods not ready, nodes without routes, seed or all
+//! branches), the walkthrough's experiments as one-click buttons, the outcome in large type
+//! and the hops.
 //!
 //! The trace comes computed ([`ClusterTracing`], shared with the Rules panel, whose rules a
 //! hop's "show in Rules" button reveals); rows come from
@@ -46,8 +47,23 @@ enum Field {
     Protocol,
     Mode,
     StoppedEverywhere,
+    /// The CNI's routes on this node, present or not.
+    NoRoutes(String),
+    /// This pod (`namespace/name`) ready or not.
+    NotReady(String),
     Seed,
     AllBranches,
+}
+
+/// How many pods get a "not ready" switch; a big paste lists the first ones only.
+const MAX_POD_SWITCHES: usize = 50;
+
+fn toggle(set: &mut std::collections::BTreeSet<String>, key: &str, on: bool) {
+    if on {
+        set.insert(key.to_owned());
+    } else {
+        set.remove(key);
+    }
 }
 
 /// A connection through the whole cluster.
@@ -94,6 +110,8 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
                     form.mode = if v == "nftables" { Mode::Nftables } else { Mode::Iptables };
                 }
                 Field::StoppedEverywhere => form.stopped_everywhere = input().checked(),
+                Field::NoRoutes(node) => toggle(&mut form.no_routes_on, node, input().checked()),
+                Field::NotReady(pod) => toggle(&mut form.not_ready, pod, input().checked()),
                 Field::Seed => form.seed = input().value().trim().parse().unwrap_or(0),
                 Field::AllBranches => form.all_branches = input().checked(),
             }
@@ -148,6 +166,10 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
     };
     let f = &props.form;
     let protocol = f.protocol.to_ascii_lowercase();
+    let all_pods = &c.analysis.cluster.pods;
+    let pods: Vec<String> =
+        all_pods.keys().take(MAX_POD_SWITCHES).map(ToString::to_string).collect();
+    let hidden_pods = all_pods.len() - pods.len();
     let nft = f.mode == Mode::Nftables;
     html! {
         <section id="panel-cluster-trace" class="panel" aria-labelledby="panel-cluster-trace-title"
@@ -209,6 +231,13 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
                                         <option value={k.id()} selected={k == choice}>{ k.label() }</option>
                                     }) }
                                 </select>
+                                <label for={format!("ct-no-routes-{}", n.name)} class="checkbox no-routes"
+                                       title="The node loses the CNI's routes to the other nodes' pod CIDRs: pod IPs there follow the default route out of the cluster">
+                                    <input id={format!("ct-no-routes-{}", n.name)} type="checkbox"
+                                           checked={f.no_routes_on.contains(&n.name)}
+                                           onchange={on(Field::NoRoutes(n.name.clone()))} />
+                                    { "no pod routes" }
+                                </label>
                                 if let NodeKubeProxy::Frozen(frozen) = state {
                                     <span class="frozen-status small" role="status">
                                         { frozen_status(frozen, &props.text, props.edits) }
@@ -222,8 +251,26 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
                         }
                     }) }
                 </fieldset>
+                <fieldset class="pods-not-ready">
+                    <legend>{ "not ready (readiness probe fails)" }</legend>
+                    { for pods.iter().map(|pod| {
+                        let id = format!("ct-not-ready-{}", pod.replace('/', "-"));
+                        html! {
+                            <label for={id.clone()} class="checkbox" data-pod={pod.clone()}>
+                                <input {id} type="checkbox" checked={f.not_ready.contains(pod)}
+                                       onchange={on(Field::NotReady(pod.clone()))} />
+                                { pod.clone() }
+                            </label>
+                        }
+                    }) }
+                    if hidden_pods > 0 {
+                        <p class="small muted">{ format!("and {hidden_pods} more pods (the first {MAX_POD_SWITCHES} are listed)") }</p>
+                    }
+                </fieldset>
             </form>
-            { view(&traced, &reveal) }
+            // Pods marked not ready change the rules kube-proxy writes, so the Rules panel (the
+            // manifests as written) would not hold the rule a hop points at.
+            { view(&traced, f.not_ready_in(&c.analysis.cluster).is_empty().then_some(&reveal)) }
             <section id="ct-histogram" class="ct-histogram" aria-labelledby="ct-histogram-title">
                 <h3 id="ct-histogram-title">{ "N connections" }</h3>
                 <p class="small muted">
@@ -274,7 +321,7 @@ fn histogram_view(result: &Result<HistogramView, String>) -> Html {
     }
 }
 
-fn view(result: &Result<Traced, String>, reveal: &Callback<(String, usize)>) -> Html {
+fn view(result: &Result<Traced, String>, reveal: Option<&Callback<(String, usize)>>) -> Html {
     let (v, diagram) = match result {
         Ok(t) => (&t.view, &t.diagram),
         Err(why) => {
@@ -311,7 +358,7 @@ fn view(result: &Result<Traced, String>, reveal: &Callback<(String, usize)>) -> 
             }
             <details id="ct-hops" class="trace-path" open=true>
                 <summary>{ format!("Hops ({})", v.hops.len()) }</summary>
-                { hops(&v.hops, Some(reveal)) }
+                { hops(&v.hops, reveal) }
             </details>
         </div>
     }

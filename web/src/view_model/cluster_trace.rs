@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kpsim::model::{Cluster, Service};
+use kpsim::model::{Cluster, NamespacedName, Service};
 use kpsim::net::{IpFamily, join_host_port};
 use kpsim::settings::Mode;
 use kpsim::sim::cluster::{
@@ -41,6 +41,10 @@ pub struct ClusterTraceForm {
     pub stopped_on: BTreeSet<String>,
     /// kube-proxy stopped after a sync on these nodes: their rules stay as they were then.
     pub frozen: BTreeMap<String, FrozenRules>,
+    /// Pods (`namespace/name`) whose readiness probe fails: running, but not ready.
+    pub not_ready: BTreeSet<String>,
+    /// Nodes without the CNI's routes to the other nodes' pods.
+    pub no_routes_on: BTreeSet<String>,
     pub seed: u64,
     pub all_branches: bool,
 }
@@ -55,6 +59,8 @@ impl Default for ClusterTraceForm {
             stopped_everywhere: false,
             stopped_on: BTreeSet::new(),
             frozen: BTreeMap::new(),
+            not_ready: BTreeSet::new(),
+            no_routes_on: BTreeSet::new(),
             seed: 0,
             all_branches: false,
         }
@@ -65,6 +71,19 @@ impl ClusterTraceForm {
     /// Whether kube-proxy never ran on `node` (no rules at all).
     pub fn stopped(&self, node: &str) -> bool {
         self.stopped_everywhere || self.stopped_on.contains(node)
+    }
+
+    /// The pods marked not ready that `cluster` has (a switch outlives its pod).
+    pub fn not_ready_in(&self, cluster: &Cluster) -> Vec<String> {
+        self.not_ready
+            .iter()
+            .filter(|key| {
+                key.split_once('/').is_some_and(|(ns, name)| {
+                    cluster.pods.contains_key(&NamespacedName::new(ns, name))
+                })
+            })
+            .cloned()
+            .collect()
     }
 
     /// kube-proxy on `node`: "all nodes" wins, then never ran, then frozen.
@@ -356,6 +375,17 @@ pub fn prepare<'a>(
         if let Some(older) = frozen(&snapshot.text[..]) {
             let stopped = KubeProxy::StoppedAfterSync(Box::new(older.clone()));
             experiments.kube_proxy_on.insert(node.clone(), stopped);
+        }
+    }
+    // Like kube-proxy switches, names that are not (or no longer) in the cluster are skipped.
+    for key in form.not_ready_in(cluster) {
+        if let Some((namespace, name)) = key.split_once('/') {
+            experiments.not_ready.insert(NamespacedName::new(namespace, name));
+        }
+    }
+    for node in &form.no_routes_on {
+        if cluster.nodes.iter().any(|n| n.name == *node) {
+            experiments.no_routes.insert(node.clone());
         }
     }
     Ok((request, experiments))
@@ -669,6 +699,40 @@ mod tests {
         let total: f64 = v.flows.iter().map(|f| f.percent).sum();
         assert!((total - 100.0).abs() < 1e-6);
         assert!(v.flows.iter().all(|f| f.outcome == "delivered"));
+    }
+
+    #[test]
+    fn a_pod_marked_not_ready_leaves_the_service_and_with_both_out_it_is_refused() {
+        let mut form = ClusterTraceForm::default();
+        form.not_ready.insert("default/server-pod-1".into());
+        form.not_ready.insert("default/no-such-pod".into());
+        for seed in 0..8 {
+            let v = traced(&ClusterTraceForm { seed, ..form.clone() });
+            assert_eq!(v.delivered_to.as_deref(), Some("default/server-pod-2"), "seed {seed}");
+        }
+        form.not_ready.insert("default/server-pod-2".into());
+        for mode in [Mode::Iptables, Mode::Nftables] {
+            let v = traced(&ClusterTraceForm { mode, ..form.clone() });
+            assert_eq!(v.outcome, "refused", "{mode:?}: {}", v.summary);
+        }
+    }
+
+    #[test]
+    fn without_the_cnis_routes_the_client_node_reaches_only_its_own_pods() {
+        let c = walkthrough().cluster;
+        let node_of = |pod: &str| {
+            c.pods.iter().find(|(k, _)| k.name == pod).map(|(_, p)| p.node_name.value.clone())
+        };
+        let client_node = node_of("pod-client").expect("the client is scheduled");
+        let mut form = ClusterTraceForm { all_branches: true, ..ClusterTraceForm::default() };
+        form.no_routes_on.insert(client_node.clone());
+        let v = traced(&form);
+        for flow in &v.flows {
+            let server = flow.delivered_to.as_deref().and_then(|p| p.rsplit('/').next());
+            let local = server.and_then(node_of).as_deref() == Some(client_node.as_str());
+            assert_eq!(flow.outcome == "delivered", local, "{flow:?}");
+        }
+        assert!(v.flows.iter().any(|f| f.outcome != "delivered"), "{:?}", v.flows);
     }
 
     #[test]

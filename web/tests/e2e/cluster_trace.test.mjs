@@ -1,9 +1,10 @@
 // The Cluster trace panel in a real headless Chromium: the walkthrough's curl is delivered to a
 // server pod; "stop kube-proxy" makes it time out while a pod is still reached directly;
 // "ping the ClusterIP" times out in iptables mode but is refused at once in nftables mode;
-// kube-proxy stopped after a sync keeps its stale DNAT to a deleted pod until resynced; and
-// the rules a connection went through are highlighted in the Rules panel, one click (or key)
-// away from its hop.
+// kube-proxy stopped after a sync keeps its stale DNAT to a deleted pod until resynced; pods
+// marked not ready leave the Service (refused once none is left); a node without the CNI's
+// routes reaches only its own pods; and the rules a connection went through are highlighted in
+// the Rules panel, one click (or key) away from its hop.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -173,6 +174,29 @@ test('the rules the cluster trace acted by are highlighted, and a hop jumps to i
     await page.locator(`#panel-rules details[data-chain="${key}"]:not([open])`).waitFor();
     await button.click();
     await page.waitForFunction((n) => document.activeElement?.matches(`#panel-rules li.rule[data-hops~="${n}"]`), hop);
+    assert.deepEqual(problems(log), []);
+  });
+});
+
+test('pods marked not ready leave the Service, and a node without routes reaches only its own pods', async (t) => {
+  await withPage(browser, t, async (page, log) => {
+    await curlTheService(page);
+    await page.locator('#ct-all').check();
+    await page.locator('#ct-not-ready-default-server-pod-1').check();
+    await page.waitForFunction(() =>
+      document.querySelector('#ct-outcome')?.innerText.trim() === 'delivered to default/server-pod-2'
+      && !/server-pod-1/.test(document.querySelector('#ct-flows')?.innerText ?? ''));
+    assert.match(await page.locator('#rules-kube-proxy-note').innerText(), /default\/server-pod-1 not ready/);
+    assert.equal(await page.locator('#ct-hops .hop-show-rule').count(), 0);
+    await page.locator('#ct-not-ready-default-server-pod-2').check();
+    assert.match(await outcome(page, 'refused'), /Connection refused/);
+    // Ready again, then the client's node loses its routes to the other nodes' pods.
+    await page.locator('#ct-not-ready-default-server-pod-1').uncheck();
+    await page.locator('#ct-not-ready-default-server-pod-2').uncheck();
+    await outcome(page, 'delivered');
+    await page.locator('#ct-no-routes-minikube').check();
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('#ct-flows .flow')].some((f) => !/\bdelivered\b/.test(f.innerText)));
     assert.deepEqual(problems(log), []);
   });
 });
