@@ -25,6 +25,24 @@ pub fn ClusterPanel(props: &Props) -> Html {
             <p class="panel-lead">
                 { "What the API server holds after your objects were admitted. Values you did not write are badged: hover a badge to see who filled it in." }
             </p>
+            <ClusterContents {view} />
+        </section>
+    }
+}
+
+#[derive(Debug, Properties, PartialEq)]
+struct ContentsProps {
+    /// Compared by value: an edit that leaves the cluster as it was (a comment, a blank
+    /// line) redraws nothing, however many Services there are.
+    view: Rc<ClusterView>,
+}
+
+/// The panel's nodes and Services.
+#[component]
+fn ClusterContents(props: &ContentsProps) -> Html {
+    let view = &props.view;
+    html! {
+        <>
             <div class="nodes">
                 { for view.nodes.iter().map(|n| html! {
                     <article class="node-card" data-node={n.name.clone()}>
@@ -60,7 +78,7 @@ pub fn ClusterPanel(props: &Props) -> Html {
                     <tbody>{ for view.services.iter().map(service_row) }</tbody>
                 </table>
             }
-        </section>
+        </>
     }
 }
 
