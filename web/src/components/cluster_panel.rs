@@ -75,7 +75,11 @@ fn ClusterContents(props: &ContentsProps) -> Html {
                         <th>{ "Service" }</th><th>{ "Type" }</th><th>{ "ClusterIP" }</th>
                         <th>{ "Ports" }</th><th>{ "Selector" }</th>
                     </tr></thead>
-                    <tbody>{ for view.services.iter().map(service_row) }</tbody>
+                    <tbody>
+                        { for view.services.iter().map(|s| html! {
+                            <ServiceRowItem key={s.key.clone()} row={s.clone()} />
+                        }) }
+                    </tbody>
                 </table>
             }
         </>
@@ -115,7 +119,16 @@ fn pods_table(pods: &[PodRow]) -> Html {
     }
 }
 
-fn service_row(s: &ServiceRow) -> Html {
+#[derive(Debug, Properties, PartialEq)]
+struct ServiceRowProps {
+    row: ServiceRow,
+}
+
+/// One Service's row: a component of its own, so that an edit to one Service of a thousand
+/// redraws one row.
+#[component]
+fn ServiceRowItem(props: &ServiceRowProps) -> Html {
+    let s = &props.row;
     html! {
         <tr data-service={s.key.clone()}>
             <td class="name">
