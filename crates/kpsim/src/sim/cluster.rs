@@ -303,7 +303,8 @@ pub struct ClusterNetwork {
 }
 
 impl ClusterNetwork {
-    /// Lays out the network and builds each node's ruleset under `experiments`.
+    /// Lays out the network under `experiments`; each node's ruleset is built when first
+    /// needed.
     pub fn new(cluster: &Cluster, experiments: &Experiments) -> Result<ClusterNetwork, TraceError> {
         setup::prepare(cluster, experiments)
     }
