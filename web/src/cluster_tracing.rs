@@ -14,7 +14,7 @@ use kpsim::settings::Mode;
 use kpsim::sim::cluster::{ClusterNetwork, Experiments, TraceRequest};
 use yew::prelude::*;
 
-use crate::computed::Computed;
+use crate::computed::{Computed, SameCluster};
 use crate::view_model::cluster_trace::{
     ClusterTraceForm, ClusterTraceView, acted_rules, cluster_trace_view, prepare,
 };
@@ -70,14 +70,16 @@ pub fn use_cluster_tracing(
     // The network (every node's rules) depends only on the text and the experiments: typing
     // in from/to or changing the seed does not rebuild it.
     let experiments = prepared.as_ref().as_ref().ok().map(|(_, e)| e.clone());
-    let network = use_memo((computed.clone(), experiments), |(c, experiments)| {
-        let (c, e) = c.as_ref().zip(experiments.as_ref()).ok_or("no experiments")?;
+    // Nor does an edit that leaves the cluster as it was.
+    let same_cluster = computed.clone().map(SameCluster);
+    let network = use_memo((same_cluster.clone(), experiments), |(c, experiments)| {
+        let (SameCluster(c), e) = c.as_ref().zip(experiments.as_ref()).ok_or("no experiments")?;
         ClusterNetwork::new(&c.analysis.cluster, e).map(Rc::new).map_err(|e| e.to_string())
     });
     let traced = {
         let (prepared, network) = (Rc::clone(&prepared), Rc::clone(&network));
-        use_memo((computed, form), move |(c, form)| {
-            let c = c.as_ref().ok_or("paused")?;
+        use_memo((same_cluster, form), move |(c, form)| {
+            let SameCluster(c) = c.as_ref().ok_or("paused")?;
             let (request, experiments) = prepared.as_ref().as_ref().map_err(Clone::clone)?;
             let network = network.as_ref().as_ref().map_err(Clone::clone)?;
             let trace = network.trace(request).map_err(|e| e.to_string())?;

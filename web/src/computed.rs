@@ -4,7 +4,10 @@
 //! The page recomputes on every keystroke, so this is where the memoisation lives: a
 //! [`Computed`] belongs to one text and caches what was asked of it; a [`Cache`] keeps the
 //! `Computed` of the last few texts (the editor's, and the older texts that experiments
-//! freeze rules from). Not responsible for turning results into rows (`view_model`).
+//! freeze rules from). A text whose cluster is the same as the previous text's (an edit in a
+//! comment, blank lines, a keystroke that leaves a value as it was) shares that text's plans
+//! and rulesets, and its [`Computed::cluster_id`], so what depends only on the cluster is not
+//! computed again. Not responsible for turning results into rows (`view_model`).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -35,8 +38,14 @@ pub struct Computed {
     pub family: IpFamily,
     /// Node names, sorted (the fallback node when the input has none).
     pub nodes: Vec<String>,
-    rules: RefCell<BTreeMap<(String, Mode), Rc<NodeRules>>>,
+    /// Equal for two computations whose clusters are equal (see [`Cache::get`]).
+    cluster_id: u64,
+    /// Shared by the computations of one cluster.
+    rules: Rc<RulesByNode>,
 }
+
+/// kube-proxy's rules per node and mode, computed on first use.
+type RulesByNode = RefCell<BTreeMap<(String, Mode), Rc<NodeRules>>>;
 
 /// kube-proxy on one node: its settings, plan and ruleset.
 #[derive(Debug)]
@@ -59,6 +68,19 @@ impl Computed {
         self.id
     }
 
+    /// The identity of the cluster: equal ids, equal clusters (and shared rules).
+    pub fn cluster_id(&self) -> u64 {
+        self.cluster_id
+    }
+
+    /// Takes `earlier`'s cluster identity and rules when the clusters are equal.
+    fn share_cluster_of(&mut self, earlier: &Computed) {
+        if self.analysis.cluster == earlier.analysis.cluster {
+            self.cluster_id = earlier.cluster_id;
+            self.rules = Rc::clone(&earlier.rules);
+        }
+    }
+
     /// Analyses `text` (the only eager work).
     ///
     /// Its id is unique for the page's lifetime: the panels show it (`data-computed`), so a
@@ -71,13 +93,15 @@ impl Computed {
         if nodes.is_empty() {
             nodes.push(FALLBACK_NODE.to_owned());
         }
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         Computed {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            id,
             text,
             analysis,
             family,
             nodes,
-            rules: RefCell::new(BTreeMap::new()),
+            cluster_id: id,
+            rules: Rc::new(RefCell::new(BTreeMap::new())),
         }
     }
 
@@ -110,6 +134,17 @@ impl Computed {
     }
 }
 
+/// A computation as a memo key for what depends only on its cluster: two keys are equal
+/// when their clusters are ([`Computed::cluster_id`]).
+#[derive(Debug, Clone)]
+pub struct SameCluster(pub Rc<Computed>);
+
+impl PartialEq for SameCluster {
+    fn eq(&self, other: &SameCluster) -> bool {
+        self.0.cluster_id() == other.0.cluster_id()
+    }
+}
+
 /// The `Computed` of the last few texts, most recent first.
 #[derive(Debug, Default)]
 pub struct Cache {
@@ -120,7 +155,8 @@ pub struct Cache {
 const CACHE_SIZE: usize = 6;
 
 impl Cache {
-    /// The computation of `text`, reusing an earlier one for the same text.
+    /// The computation of `text`, reusing an earlier one for the same text, and the latest
+    /// text's rules when the cluster is the same.
     pub fn get(&self, text: &AttrValue) -> Rc<Computed> {
         let mut entries = self.entries.borrow_mut();
         if let Some(i) = entries.iter().position(|c| *c.text == **text) {
@@ -128,7 +164,11 @@ impl Cache {
             entries.insert(0, Rc::clone(&found));
             return found;
         }
-        let computed = Rc::new(Computed::new(text.clone()));
+        let mut computed = Computed::new(text.clone());
+        if let Some(latest) = entries.first() {
+            computed.share_cluster_of(latest);
+        }
+        let computed = Rc::new(computed);
         entries.insert(0, Rc::clone(&computed));
         entries.truncate(CACHE_SIZE);
         computed
@@ -158,6 +198,24 @@ mod tests {
         let c = Computed::new("".into());
         assert_eq!(c.nodes, [FALLBACK_NODE]);
         assert_eq!(c.node_or_first(Some("gone")), FALLBACK_NODE);
+    }
+
+    #[test]
+    fn a_text_with_the_same_cluster_shares_its_rules_and_a_changed_one_does_not() {
+        let cache = Cache::default();
+        let text = examples::WALKTHROUGH.text;
+        let first = cache.get(&text.into());
+        let rules = first.rules("minikube", Mode::Iptables);
+        let comment = cache.get(&format!("{text}# a comment\n").into());
+        assert_ne!(first.id(), comment.id());
+        assert_eq!(first.cluster_id(), comment.cluster_id());
+        assert!(SameCluster(Rc::clone(&first)) == SameCluster(Rc::clone(&comment)));
+        assert!(Rc::ptr_eq(&rules, &comment.rules("minikube", Mode::Iptables)));
+        let changed = cache.get(&text.replace("8080", "8081").into());
+        assert_ne!(changed.cluster_id(), comment.cluster_id());
+        let other = changed.rules("minikube", Mode::Iptables);
+        assert!(!Rc::ptr_eq(&rules, &other));
+        assert_ne!(other.ruleset, rules.ruleset);
     }
 
     #[test]

@@ -25,6 +25,24 @@ pub fn ClusterPanel(props: &Props) -> Html {
             <p class="panel-lead">
                 { "What the API server holds after your objects were admitted. Values you did not write are badged: hover a badge to see who filled it in." }
             </p>
+            <ClusterContents {view} />
+        </section>
+    }
+}
+
+#[derive(Debug, Properties, PartialEq)]
+struct ContentsProps {
+    /// Compared by value: an edit that leaves the cluster as it was (a comment, a blank
+    /// line) redraws nothing, however many Services there are.
+    view: Rc<ClusterView>,
+}
+
+/// The panel's nodes and Services.
+#[component]
+fn ClusterContents(props: &ContentsProps) -> Html {
+    let view = &props.view;
+    html! {
+        <>
             <div class="nodes">
                 { for view.nodes.iter().map(|n| html! {
                     <article class="node-card" data-node={n.name.clone()}>
@@ -57,10 +75,14 @@ pub fn ClusterPanel(props: &Props) -> Html {
                         <th>{ "Service" }</th><th>{ "Type" }</th><th>{ "ClusterIP" }</th>
                         <th>{ "Ports" }</th><th>{ "Selector" }</th>
                     </tr></thead>
-                    <tbody>{ for view.services.iter().map(service_row) }</tbody>
+                    <tbody>
+                        { for view.services.iter().map(|s| html! {
+                            <ServiceRowItem key={s.key.clone()} row={s.clone()} />
+                        }) }
+                    </tbody>
                 </table>
             }
-        </section>
+        </>
     }
 }
 
@@ -97,7 +119,16 @@ fn pods_table(pods: &[PodRow]) -> Html {
     }
 }
 
-fn service_row(s: &ServiceRow) -> Html {
+#[derive(Debug, Properties, PartialEq)]
+struct ServiceRowProps {
+    row: ServiceRow,
+}
+
+/// One Service's row: a component of its own, so that an edit to one Service of a thousand
+/// redraws one row.
+#[component]
+fn ServiceRowItem(props: &ServiceRowProps) -> Html {
+    let s = &props.row;
     html! {
         <tr data-service={s.key.clone()}>
             <td class="name">

@@ -19,7 +19,7 @@ use yew::prelude::*;
 
 use crate::cluster_tracing::{ClusterTracing, Traced};
 use crate::components::path_diagram::PathDiagramView;
-use crate::computed::Computed;
+use crate::computed::{Computed, SameCluster};
 use crate::state::Action;
 use crate::view_model::cluster_trace::{ClusterTraceForm, HopRow, Preset, without_server_pod};
 use crate::view_model::distribution::{
@@ -80,7 +80,7 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
             let request = TraceRequest { choices: Choices::Seed(0), ..request.clone() };
             (request, experiments.clone())
         });
-        let deps = (Rc::clone(c), asked, (*connections).clone());
+        let deps = (SameCluster(Rc::clone(c)), asked, (*connections).clone());
         use_memo(deps, move |(_, _, text)| {
             let n = parse_connections(text)?;
             let (request, _) = prepared.as_ref().as_ref().map_err(Clone::clone)?;

@@ -18,6 +18,10 @@ pub struct Props {
     pub mode: Mode,
 }
 
+/// Service ports drawn before the "show all" button: a paste of a thousand Services would
+/// otherwise cost every keystroke tens of thousands of elements.
+const SHOWN: usize = 100;
+
 /// Endpoints per Service port on one node.
 #[component]
 pub fn EndpointsPanel(props: &Props) -> Html {
@@ -29,17 +33,43 @@ pub fn EndpointsPanel(props: &Props) -> Html {
         <section id="panel-endpoints" class="panel" aria-labelledby="panel-endpoints-title"
                  data-computed={props.computed.id().to_string()}>
             <h2 id="panel-endpoints-title" tabindex="-1">{ "Endpoints" }</h2>
+            <EndpointsContents {view} />
+        </section>
+    }
+}
+
+#[derive(Debug, Properties, PartialEq)]
+struct ContentsProps {
+    /// Compared by value: an edit that changes nothing here redraws nothing.
+    view: Rc<EndpointsView>,
+}
+
+/// The panel's ports and the Services without rules, the first [`SHOWN`] of each until the
+/// reader asks for all.
+#[component]
+fn EndpointsContents(props: &ContentsProps) -> Html {
+    let view = &props.view;
+    let all = use_state(|| false);
+    let limit = if *all { usize::MAX } else { SHOWN };
+    let hidden =
+        view.ports.len().saturating_sub(limit) + view.without_rules.len().saturating_sub(limit);
+    let show_all = {
+        let all = all.clone();
+        Callback::from(move |_: MouseEvent| all.set(true))
+    };
+    html! {
+        <>
             <p class="panel-lead">
                 { format!("What kube-proxy on {} sends each Service port to, and why each endpoint is in or out.", view.node) }
             </p>
             if view.ports.is_empty() {
                 <p class="empty">{ "No Service port gets rules on this node." }</p>
             }
-            { for view.ports.iter().map(port) }
+            { for view.ports.iter().take(limit).map(port) }
             if !view.without_rules.is_empty() {
                 <h3>{ "Services without rules" }</h3>
                 <ul class="without-rules">
-                    { for view.without_rules.iter().map(|n| html! {
+                    { for view.without_rules.iter().take(limit).map(|n| html! {
                         <li data-service={n.name.clone()}>
                             <strong>{ &n.name }</strong>{ ": " }{ &n.why }
                             { findings(&n.findings) }
@@ -47,7 +77,14 @@ pub fn EndpointsPanel(props: &Props) -> Html {
                     }) }
                 </ul>
             }
-        </section>
+            if hidden > 0 {
+                <p class="show-all">
+                    <button id="endpoints-show-all" type="button" onclick={show_all}>
+                        { format!("Show all ({hidden} more)") }
+                    </button>
+                </p>
+            }
+        </>
     }
 }
 

@@ -15,7 +15,7 @@ use web_sys::HtmlDetailsElement;
 use yew::prelude::*;
 
 use crate::browser;
-use crate::computed::Computed;
+use crate::computed::{Computed, SameCluster};
 use crate::state::{Action, Reveal};
 use crate::view_model::rules::{
     ActedRule, ChainView, RulesView, Spelling, TableView, chains_to_open, pieces, rules_view,
@@ -47,15 +47,16 @@ pub struct Props {
 pub fn RulesPanel(props: &Props) -> Html {
     // The rules on the node: the frozen ones when kube-proxy stopped after a sync.
     let source = props.frozen.as_ref().map_or(&props.computed, |(c, _)| c);
+    // Rules depend on the cluster only: an edit that leaves it as it was reuses the view.
     let view: Rc<RulesView> = use_memo(
         (
-            Rc::clone(source),
+            SameCluster(Rc::clone(source)),
             props.node.clone(),
             props.mode,
             props.spelling,
             Rc::clone(&props.acted),
         ),
-        |(c, node, mode, spelling, acted)| {
+        |(SameCluster(c), node, mode, spelling, acted)| {
             let rules = c.rules(node, *mode);
             rules_view(node, &rules.ruleset, &rules.plan.service_ports, *spelling, acted)
         },

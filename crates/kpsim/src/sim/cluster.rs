@@ -50,6 +50,7 @@ mod walk;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
@@ -289,16 +290,21 @@ pub struct NodeRules {
 /// Everything a trace needs that does not depend on the request: the cluster as the
 /// experiments make it, its network, and every node's ruleset. Build it once, trace many
 /// times.
+///
+/// A node's ruleset is built the first time a trace (or [`ClusterNetwork::rules`]) needs it:
+/// a connection crosses one or two nodes, and a large cluster's rules are the costly part.
 #[derive(Debug, Clone)]
 pub struct ClusterNetwork {
     cluster: Cluster,
     experiments: Experiments,
     network: Network,
-    rules: BTreeMap<(String, IpFamily), NodeRules>,
+    /// Every (node, family) that has rules; each built on first use.
+    rules: BTreeMap<(String, IpFamily), OnceLock<NodeRules>>,
 }
 
 impl ClusterNetwork {
-    /// Lays out the network and builds each node's ruleset under `experiments`.
+    /// Lays out the network under `experiments`; each node's ruleset is built when first
+    /// needed.
     pub fn new(cluster: &Cluster, experiments: &Experiments) -> Result<ClusterNetwork, TraceError> {
         setup::prepare(cluster, experiments)
     }
@@ -316,9 +322,18 @@ impl ClusterNetwork {
         &self.network
     }
 
-    /// The rules a node holds for a family.
+    /// The rules a node holds for a family (built on first use).
     pub fn rules(&self, node: &str, family: IpFamily) -> Option<&NodeRules> {
-        self.rules.get(&(node.to_owned(), family))
+        let lazy = self.rules.get(&(node.to_owned(), family))?;
+        Some(lazy.get_or_init(|| {
+            setup::node_rules(
+                &self.cluster,
+                node,
+                family,
+                self.experiments.mode,
+                self.experiments.kube_proxy_of(node),
+            )
+        }))
     }
 
     /// Traces one connection.

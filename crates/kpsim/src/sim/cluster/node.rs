@@ -32,7 +32,7 @@ impl<'n> Session<'n> {
         let trace_index = st.traces.len();
         let paths = trace.paths.clone();
         st.traces.push(trace);
-        let rules = self.net.rules.get(&(node.name.clone(), family));
+        let rules = self.net.rules(&node.name, family);
         let masquerade_mark = rules.map(|r| r.settings.masquerade_mark_value()).unwrap_or(0x4000);
         let kube_proxy =
             rules.map(|r| r.kube_proxy).unwrap_or(super::setup::KubeProxyState::NeverRan);

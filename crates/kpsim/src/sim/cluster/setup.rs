@@ -6,6 +6,7 @@
 //! Not here: tracing (the walk's), or the routes themselves (the network model's).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
@@ -119,21 +120,27 @@ fn empty_ruleset(mode: Mode, family: IpFamily) -> Ruleset {
     }
 }
 
-fn build(cluster: &Cluster, settings: &ProxySettings) -> Result<Ruleset, TraceError> {
-    Ruleset::build(&crate::proxy::plan(cluster, settings))
-        .map_err(|e| TraceError::UnsupportedMode { mode: e.0 })
+/// kube-proxy's ruleset for `settings` (iptables or nftables: [`prepare`] refused IPVS).
+fn build(cluster: &Cluster, settings: &ProxySettings) -> Ruleset {
+    let plan = crate::proxy::plan(cluster, settings);
+    match settings.mode {
+        Mode::Nftables => Ruleset::Nftables(nftables::build(&plan)),
+        Mode::Iptables | Mode::Ipvs => Ruleset::Iptables(iptables::build(&plan)),
+    }
 }
 
-fn node_rules(
+/// The rules of `node` for `family` under `kube_proxy`; `current` is the cluster as the
+/// experiments make it. Called once per node and family, when a trace first needs them.
+pub(super) fn node_rules(
     current: &Cluster,
     node: &str,
     family: IpFamily,
     mode: Mode,
     kube_proxy: &KubeProxy,
-) -> Result<NodeRules, TraceError> {
+) -> NodeRules {
     let settings = ProxySettings::for_node(current, node, mode, family);
     let (ruleset, state) = match kube_proxy {
-        KubeProxy::Running => (build(current, &settings)?, KubeProxyState::Running),
+        KubeProxy::Running => (build(current, &settings), KubeProxyState::Running),
         KubeProxy::NeverRan => (empty_ruleset(mode, family), KubeProxyState::NeverRan),
         KubeProxy::StoppedAfterSync(older) => {
             let then = if older.node(node).is_some() {
@@ -141,7 +148,7 @@ fn node_rules(
             } else {
                 settings.clone()
             };
-            (build(older, &then)?, KubeProxyState::StoppedAfterSync)
+            (build(older, &then), KubeProxyState::StoppedAfterSync)
         }
         KubeProxy::Rules(r) => {
             let same_family = match r.as_ref() {
@@ -154,7 +161,7 @@ fn node_rules(
     };
     let mut settings = settings;
     settings.mode = ruleset.mode();
-    Ok(NodeRules { settings, ruleset, kube_proxy: state })
+    NodeRules { settings, ruleset, kube_proxy: state }
 }
 
 /// Builds the [`ClusterNetwork`] (see its docs).
@@ -186,14 +193,7 @@ pub(super) fn prepare(
         families.sort();
         families.dedup();
         for family in families {
-            let r = node_rules(
-                &current,
-                &node.name,
-                family,
-                experiments.mode,
-                experiments.kube_proxy_of(&node.name),
-            )?;
-            rules.insert((node.name.clone(), family), r);
+            rules.insert((node.name.clone(), family), OnceLock::new());
         }
     }
     Ok(ClusterNetwork { cluster: current, experiments: experiments.clone(), network, rules })

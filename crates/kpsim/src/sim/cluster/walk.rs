@@ -194,7 +194,7 @@ impl<'n> Session<'n> {
     ) -> Trace {
         let family = IpFamily::of(packet.dst);
         let key = (node.to_owned(), family);
-        let Some(rules) = self.net.rules.get(&key) else {
+        let Some(rules) = self.net.rules(node, family) else {
             return Trace {
                 node: node.to_owned(),
                 mode: self.net.experiments.mode,
