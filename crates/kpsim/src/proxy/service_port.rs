@@ -251,7 +251,7 @@ pub fn service_ports(cluster: &Cluster, settings: &ProxySettings) -> Vec<Service
 }
 
 /// Endpoints per service port, merged from every slice of the family: only the first address
-/// of an endpoint counts; a duplicate `ip:port` replaces an earlier one unless it is
+/// of an endpoint counts, and only if it is of the family; a duplicate `ip:port` replaces an earlier one unless it is
 /// terminating; the result is sorted by endpoint string.
 fn endpoints_by_port(
     cluster: &Cluster,
@@ -279,6 +279,11 @@ fn endpoints_by_port(
             list.reserve(slice.endpoints.len());
             for ep in &slice.endpoints {
                 let Some(&ip) = ep.addresses.first() else { continue };
+                // kube-proxy's EndpointSliceCache drops an endpoint whose first address is
+                // of the other family, even inside a slice of the right address type.
+                if IpFamily::of(ip) != settings.family {
+                    continue;
+                }
                 list.push(ProxyEndpoint {
                     ip,
                     port: port_number,
