@@ -279,6 +279,11 @@ fn endpoints_by_port(
             list.reserve(slice.endpoints.len());
             for ep in &slice.endpoints {
                 let Some(&ip) = ep.addresses.first() else { continue };
+                // kube-proxy's EndpointSliceCache drops an endpoint whose first address is
+                // not of the proxier's family, whatever the slice's addressType says.
+                if IpFamily::of(ip) != settings.family {
+                    continue;
+                }
                 list.push(ProxyEndpoint {
                     ip,
                     port: port_number,
