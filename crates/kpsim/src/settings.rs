@@ -381,8 +381,7 @@ impl SettingsFile {
                                 bad("localTrafficDetector.clusterCIDR", text, "a CIDR");
                                 LocalTrafficDetector::None
                             }
-                            Some(cidrs) => match cidrs.into_iter().find(|c| c.family() == family)
-                            {
+                            Some(cidrs) => match cidrs.into_iter().find(|c| c.family() == family) {
                                 Some(c) if m == "ClusterCIDR" => {
                                     LocalTrafficDetector::ClusterCidr(c)
                                 }
