@@ -368,21 +368,29 @@ impl SettingsFile {
         if let Some(det) = &self.local_traffic_detector {
             s.local_traffic_detector = match det.mode.as_deref().unwrap_or("ClusterCIDR") {
                 "None" | "" => LocalTrafficDetector::None,
-                m @ ("ClusterCIDR" | "NodeCIDR") => {
-                    let cidr =
-                        det.cluster_cidr.as_deref().and_then(|c| Cidr::parse_sloppy(c.trim()));
-                    match cidr {
-                        Some(c) if m == "ClusterCIDR" => LocalTrafficDetector::ClusterCidr(c),
-                        Some(c) => LocalTrafficDetector::NodeCidr(c),
-                        None => match (&s.local_traffic_detector, det.cluster_cidr.as_deref()) {
-                            (_, Some(c)) => {
-                                bad("localTrafficDetector.clusterCIDR", c, "a CIDR");
+                m @ ("ClusterCIDR" | "NodeCIDR") => match det.cluster_cidr.as_deref() {
+                    None => s.local_traffic_detector.clone(),
+                    // Like `--cluster-cidr`, a comma-separated list (one CIDR per family in
+                    // a dual-stack cluster): the detector uses the first of the proxier's
+                    // family, and none when the list has no CIDR of that family.
+                    Some(text) => {
+                        let cidrs: Option<Vec<Cidr>> =
+                            text.split(',').map(|c| Cidr::parse_sloppy(c.trim())).collect();
+                        match cidrs {
+                            None => {
+                                bad("localTrafficDetector.clusterCIDR", text, "a CIDR");
                                 LocalTrafficDetector::None
                             }
-                            (current, None) => current.clone(),
-                        },
+                            Some(cidrs) => match cidrs.into_iter().find(|c| c.family() == family) {
+                                Some(c) if m == "ClusterCIDR" => {
+                                    LocalTrafficDetector::ClusterCidr(c)
+                                }
+                                Some(c) => LocalTrafficDetector::NodeCidr(c),
+                                None => LocalTrafficDetector::None,
+                            },
+                        }
                     }
-                }
+                },
                 "BridgeInterface" => match &det.interface {
                     Some(i) if !i.is_empty() => LocalTrafficDetector::BridgeInterface(i.clone()),
                     _ => LocalTrafficDetector::None,

@@ -251,8 +251,8 @@ pub fn service_ports(cluster: &Cluster, settings: &ProxySettings) -> Vec<Service
 }
 
 /// Endpoints per service port, merged from every slice of the family: only the first address
-/// of an endpoint counts, and only if it is of the family; a duplicate `ip:port` replaces an earlier one unless it is
-/// terminating; the result is sorted by endpoint string.
+/// of an endpoint counts, and only if it is of the family; a duplicate `ip:port` replaces an
+/// earlier one unless it is terminating; the result is sorted by endpoint string.
 fn endpoints_by_port(
     cluster: &Cluster,
     settings: &ProxySettings,
@@ -280,7 +280,7 @@ fn endpoints_by_port(
             for ep in &slice.endpoints {
                 let Some(&ip) = ep.addresses.first() else { continue };
                 // kube-proxy's EndpointSliceCache drops an endpoint whose first address is
-                // of the other family, even inside a slice of the right address type.
+                // not of the proxier's family, whatever the slice's addressType says.
                 if IpFamily::of(ip) != settings.family {
                     continue;
                 }
