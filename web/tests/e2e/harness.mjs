@@ -6,7 +6,7 @@
 // KPSIM_E2E_SCREENSHOTS. Not responsible for building or serving the page.
 
 import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 // playwright-core lives in tools/node_modules (tools/package.json), not beside the tests.
@@ -18,6 +18,18 @@ export const baseUrl = process.env.KPSIM_E2E_URL;
 if (!baseUrl) {
   throw new Error('KPSIM_E2E_URL is not set: run the browser tests with `cargo xtask test`');
 }
+
+/** The walkthrough example, as the page loads it by default, and the objects it lists. */
+export const WALKTHROUGH = readFileSync(
+  new URL('../../../crates/kpsim/tests/data/examples/kube-proxy.yaml', import.meta.url),
+  'utf8',
+);
+export const WALKTHROUGH_OBJECTS = [
+  'Pod default/pod-client',
+  'Pod default/server-pod-1',
+  'Pod default/server-pod-2',
+  'Service default/service',
+];
 
 /** Where screenshots go; printed once so a person can find them. */
 export const screenshotDir = resolve(

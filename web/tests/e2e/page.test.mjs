@@ -4,20 +4,8 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 
-import { baseUrl, launch, objectRows, openApp, problems, snapshot, withPage } from './harness.mjs';
-
-const WALKTHROUGH = readFileSync(
-  new URL('../../../crates/kpsim/tests/data/examples/kube-proxy.yaml', import.meta.url),
-  'utf8',
-);
-const WALKTHROUGH_OBJECTS = [
-  'Pod default/pod-client',
-  'Pod default/server-pod-1',
-  'Pod default/server-pod-2',
-  'Service default/service',
-];
+import { WALKTHROUGH, WALKTHROUGH_OBJECTS, baseUrl, launch, objectRows, openApp, problems, snapshot, withPage } from './harness.mjs';
 
 let browser;
 before(async () => {

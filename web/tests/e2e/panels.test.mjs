@@ -5,14 +5,8 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 
-import { baseUrl, launch, openApp, problems, snapshot, withPage } from './harness.mjs';
-
-const WALKTHROUGH = readFileSync(
-  new URL('../../../crates/kpsim/tests/data/examples/kube-proxy.yaml', import.meta.url),
-  'utf8',
-);
+import { WALKTHROUGH, baseUrl, launch, openApp, problems, snapshot, withPage } from './harness.mjs';
 
 let browser;
 before(async () => {

@@ -8,26 +8,14 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 
-import { launch, objectRows, openApp, problems, snapshot, withPage } from './harness.mjs';
+import { WALKTHROUGH, WALKTHROUGH_OBJECTS, launch, objectRows, openApp, problems, snapshot, withPage } from './harness.mjs';
 
 /** The page under its sub-path, ending in `/`. */
 const subpathUrl = process.env.KPSIM_E2E_SUBPATH_URL;
 if (!subpathUrl) {
   throw new Error('KPSIM_E2E_SUBPATH_URL is not set: run the browser tests with `cargo xtask test`');
 }
-
-const WALKTHROUGH = readFileSync(
-  new URL('../../../crates/kpsim/tests/data/examples/kube-proxy.yaml', import.meta.url),
-  'utf8',
-);
-const WALKTHROUGH_OBJECTS = [
-  'Pod default/pod-client',
-  'Pod default/server-pod-1',
-  'Pod default/server-pod-2',
-  'Service default/service',
-];
 
 let browser;
 before(async () => {
