@@ -219,7 +219,7 @@ pub fn App() -> Html {
             "In the Cluster trace, kube-proxy never ran on {node}: the node has none of these rules."
         )))
     } else if !not_ready.is_empty() {
-        let pods = not_ready.join(", ");
+        let pods = not_ready.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
         Some(AttrValue::from(format!(
             "The Cluster trace marks {pods} not ready: there kube-proxy leaves those endpoints out, so its rules differ from these (the manifests as written) and are not marked here."
         )))

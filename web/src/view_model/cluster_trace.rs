@@ -77,15 +77,12 @@ impl ClusterTraceForm {
     }
 
     /// The pods marked not ready that `cluster` has (a switch outlives its pod).
-    pub fn not_ready_in(&self, cluster: &Cluster) -> Vec<String> {
+    pub fn not_ready_in(&self, cluster: &Cluster) -> Vec<NamespacedName> {
         self.not_ready
             .iter()
-            .filter(|key| {
-                key.split_once('/').is_some_and(|(ns, name)| {
-                    cluster.pods.contains_key(&NamespacedName::new(ns, name))
-                })
-            })
-            .cloned()
+            .filter_map(|key| key.split_once('/'))
+            .map(|(namespace, name)| NamespacedName::new(namespace, name))
+            .filter(|pod| cluster.pods.contains_key(pod))
             .collect()
     }
 
@@ -174,11 +171,7 @@ pub fn prepare<'a>(
         }
     }
     // Like kube-proxy switches, names that are not (or no longer) in the cluster are skipped.
-    for key in form.not_ready_in(cluster) {
-        if let Some((namespace, name)) = key.split_once('/') {
-            experiments.not_ready.insert(NamespacedName::new(namespace, name));
-        }
-    }
+    experiments.not_ready.extend(form.not_ready_in(cluster));
     for node in &form.no_routes_on {
         if cluster.nodes.iter().any(|n| n.name == *node) {
             experiments.no_routes.insert(node.clone());
