@@ -185,6 +185,20 @@ fn module_of(m: &Match, family: IpFamily) -> Option<Module> {
         Match::Nfacct { name } => {
             module("nfacct", format!(" --nfacct-name  {}", save_string(name)))
         }
+        Match::Set(m) => module(
+            "set",
+            format!("{} --match-set {} {}", bang(m.negated), m.name, m.directions_text()),
+        ),
+        Match::PhysdevIsIn { negated } => {
+            module("physdev", format!("{} --physdev-is-in", bang(*negated)))
+        }
+        // The kernel's spelling of this module is not verified (no `xt_ipvs` here): the
+        // written form is kept.
+        Match::Ipvs(m) => {
+            let mut o = String::new();
+            let _ = m.write_to(&mut o);
+            module("ipvs", o.trim_start_matches("-m ipvs").to_owned())
+        }
         Match::Module { name, args } => {
             let mut o = String::new();
             for a in args {
