@@ -69,8 +69,8 @@ fn bang(negated: bool) -> &'static str {
     if negated { " !" } else { "" }
 }
 
-/// `xtables_save_string`: bare when made of `[A-Za-z0-9_-]`, else double-quoted with `"` and
-/// `\` escaped.
+/// `xtables_save_string`: bare when made of `[A-Za-z0-9_-]`, else double-quoted with `"`,
+/// `\` and `'` escaped (IPVS mode's SCTP set comments hold `'hash ip:port'`).
 pub fn save_string(s: &str) -> String {
     let plain =
         !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
@@ -80,7 +80,7 @@ pub fn save_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
-        if c == '"' || c == '\\' {
+        if c == '"' || c == '\\' || c == '\'' {
             out.push('\\');
         }
         out.push(c);
