@@ -276,7 +276,11 @@ pub fn parse_settings_file(text: &str) -> (SettingsFile, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let mut unknown = Vec::new();
     let de = serde_norway::Deserializer::from_str(text);
-    let file: SettingsFile = match serde_ignored::deserialize(de, |p| unknown.push(p.to_string())) {
+    // serde_ignored writes `?` for the `Some` of an optional section (`ipvs.?.key`): the path
+    // in the file has no such segment.
+    let file: SettingsFile = match serde_ignored::deserialize(de, |p| {
+        unknown.push(p.to_string().replace(".?.", ".").trim_start_matches("?.").to_owned())
+    }) {
         Ok(f) => f,
         Err(e) => {
             let loc = e
@@ -484,6 +488,29 @@ mod tests {
             LocalTrafficDetector::ClusterCidr(Cidr::parse_sloppy("10.0.0.0/8").unwrap())
         );
         assert!(s.nfacct_counters.contains("ct_state_invalid_dropped_pkts"));
+    }
+
+    #[test]
+    fn ipvs_settings_are_typed_with_their_defaults_and_bad_values_are_errors() {
+        let (file, diags) =
+            parse_settings_file("mode: ipvs\nipvs:\n  scheduler: wlc\n  strictARP: true\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        let mut d = Vec::new();
+        let s = file.resolve(&Cluster::default(), &mut d);
+        assert!(d.is_empty());
+        assert_eq!(s.ipvs.scheduler, Scheduler::Wlc);
+        assert!(s.ipvs.strict_arp && s.ipvs.ipset_names_use_family_prefix);
+        assert_eq!(s.ipvs.netlink_local_addresses, None);
+
+        let (file, diags) =
+            parse_settings_file("mode: ipvs\nipvs:\n  scheduler: fastest\n  shceduler: rr\n");
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!((diags[0].location.line, diags[0].field_path.as_str()), (4, "ipvs.shceduler"));
+        let mut d = Vec::new();
+        let s = file.resolve(&Cluster::default(), &mut d);
+        assert_eq!(d.len(), 1);
+        assert!(d[0].message.contains("ipvs.scheduler: `fastest`"), "{}", d[0].message);
+        assert_eq!(s.ipvs.scheduler, Scheduler::Rr);
     }
 
     #[test]
