@@ -125,7 +125,7 @@ impl Computed {
         let plan = kpsim::proxy::plan(&self.analysis.cluster, &settings);
         let ruleset = match kpsim::backend::Ruleset::build(&plan) {
             Ok(ruleset) => ruleset,
-            // Unreachable (the mode is iptables or nftables), kept total without a panic.
+            // Unreachable (every mode builds), kept total without a panic.
             Err(_) => kpsim::backend::Ruleset::Iptables(kpsim::backend::iptables::build(&plan)),
         };
         let rules = Rc::new(NodeRules { settings, plan, ruleset });
@@ -189,7 +189,7 @@ mod tests {
         assert!(Rc::ptr_eq(&a, &b));
         let nft = c.rules("minikube", Mode::Nftables);
         assert_eq!(nft.ruleset.mode(), Mode::Nftables);
-        assert_eq!(c.rules("minikube", Mode::Ipvs).ruleset.mode(), Mode::Iptables);
+        assert_eq!(c.rules("minikube", Mode::Ipvs).ruleset.mode(), Mode::Ipvs);
         assert_eq!(a.settings.node_name, "minikube");
     }
 

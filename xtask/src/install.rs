@@ -1,6 +1,6 @@
 //! Installing the tools the chores need, each only when missing or at the wrong version:
 //! the wasm32 target, Trunk, wasm-bindgen-cli at Cargo.lock's version, the npm tools
-//! (wasm-opt, playwright-core), Debian's Chromium, and iptables/nftables/iproute2/nfacct.
+//! (wasm-opt, playwright-core), Debian's Chromium, and iptables/nftables/iproute2/nfacct/ipset.
 //!
 //! Not responsible for the Rust toolchain itself (rustup provides it) or Node.js (on the
 //! machine image). Every install is a step of its own, so the run shows what it cost.
@@ -159,15 +159,19 @@ impl<'a> Installer<'a> {
     }
 
     fn netfilter(&mut self, steps: &mut Steps) -> Result {
-        let name = "install: iptables, nftables, iproute2, nfacct (apt)";
-        let missing: Vec<&str> =
-            ["iptables", "nft", "ip", "nfacct"].into_iter().filter(|p| !self.env.has(p)).collect();
+        let name = "install: iptables, nftables, iproute2, nfacct, ipset (apt)";
+        let missing: Vec<&str> = ["iptables", "nft", "ip", "nfacct", "ipset"]
+            .into_iter()
+            .filter(|p| !self.env.has(p))
+            .collect();
         if missing.is_empty() {
-            steps.skip(name, "iptables, nft, ip and nfacct present");
+            steps.skip(name, "iptables, nft, ip, nfacct and ipset present");
             return Ok(());
         }
         println!("missing: {}", missing.join(", "));
-        steps.run(name, || self.apt_install(&["iptables", "nftables", "iproute2", "nfacct"]))
+        steps.run(name, || {
+            self.apt_install(&["iptables", "nftables", "iproute2", "nfacct", "ipset"])
+        })
     }
 
     fn apt_install(&mut self, packages: &[&str]) -> Result {

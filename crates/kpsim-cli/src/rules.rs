@@ -16,6 +16,7 @@ use crate::{CliError, Outcome};
 pub enum ModeArg {
     Iptables,
     Nftables,
+    Ipvs,
 }
 
 /// `--format`: how the ruleset is spelled.
@@ -29,6 +30,10 @@ pub enum Format {
     Transaction,
     /// nftables: what `nft list table` prints on the node afterwards.
     List,
+    /// ipvs: the virtual servers as `ipvsadm -Ln` lists them.
+    Ipvsadm,
+    /// ipvs: the ipsets as `ipset restore` input.
+    Ipset,
 }
 
 /// Which node and which kube-proxy: shared by `rules` and `trace`.
@@ -55,7 +60,9 @@ pub struct Args {
     #[command(flatten)]
     pub node: NodeArgs,
     /// Output spelling (default: what kube-proxy writes: `restore` for iptables,
-    /// `transaction` for nftables).
+    /// `transaction` for nftables; for ipvs, every section: kube-ipvs0 addresses, virtual
+    /// servers, ipsets and the iptables-restore input, which `ipvsadm`, `ipset`, `restore`
+    /// and `save` show alone).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// Manifest files (YAML or JSON); `-` or none reads stdin.
@@ -130,6 +137,7 @@ pub fn mode_of(m: ModeArg) -> Mode {
     match m {
         ModeArg::Iptables => Mode::Iptables,
         ModeArg::Nftables => Mode::Nftables,
+        ModeArg::Ipvs => Mode::Ipvs,
     }
 }
 
@@ -148,10 +156,16 @@ pub fn run(args: &Args) -> Result<Outcome, CliError> {
         (Ruleset::Iptables(r), Some(Format::Save)) => r.save().to_string(),
         (Ruleset::Nftables(r), None | Some(Format::Transaction)) => r.transaction().to_string(),
         (Ruleset::Nftables(r), Some(Format::List)) => r.list_view().to_string(),
+        (Ruleset::Ipvs(r), None) => r.to_string(),
+        (Ruleset::Ipvs(r), Some(Format::Ipvsadm)) => r.ipvsadm().to_string(),
+        (Ruleset::Ipvs(r), Some(Format::Ipset)) => r.ipset_restore().to_string(),
+        (Ruleset::Ipvs(r), Some(Format::Restore)) => r.iptables.to_string(),
+        (Ruleset::Ipvs(r), Some(Format::Save)) => r.iptables.to_iptables().save().to_string(),
         (rules, Some(format)) => {
             let formats = match rules.mode() {
                 Mode::Nftables => "transaction or list",
-                _ => "restore or save",
+                Mode::Ipvs => "ipvsadm, ipset, restore or save",
+                Mode::Iptables => "restore or save",
             };
             return Err(CliError(format!(
                 "--format {} does not exist in {} mode (use {formats})",
@@ -170,5 +184,7 @@ fn format_name(f: Format) -> &'static str {
         Format::Save => "save",
         Format::Transaction => "transaction",
         Format::List => "list",
+        Format::Ipvsadm => "ipvsadm",
+        Format::Ipset => "ipset",
     }
 }

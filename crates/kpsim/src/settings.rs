@@ -4,6 +4,8 @@
 //! ARCHITECTURE.md) or derived from the cluster for one node. Every field is resolved here, so
 //! the proxy plan and the backends never guess.
 
+mod ipvs;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::IpAddr;
@@ -13,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Location};
 use crate::model::Cluster;
 use crate::net::{Cidr, IfaceAddr, IpFamily};
+
+pub use ipvs::{IpvsFile, IpvsSettings, Scheduler};
 
 /// kube-proxy's `--proxy-mode`.
 #[derive(
@@ -107,6 +111,8 @@ pub struct ProxySettings {
     pub random_fully: bool,
     pub feature_gates: FeatureGates,
     pub sync_period_seconds: u64,
+    /// IPVS mode's own settings (ignored by the other modes).
+    pub ipvs: IpvsSettings,
 }
 
 /// The masquerade mark a real kube-proxy writes with the default `--iptables-masquerade-bit=14`
@@ -214,6 +220,7 @@ impl ProxySettings {
             random_fully: false,
             feature_gates: FeatureGates::default(),
             sync_period_seconds: 0,
+            ipvs: IpvsSettings::default(),
         }
     }
 }
@@ -250,8 +257,8 @@ pub struct SettingsFile {
     pub random_fully: Option<bool>,
     pub feature_gates: Option<BTreeMap<String, bool>>,
     pub sync_period_seconds: Option<u64>,
-    /// IPVS settings; accepted, used by the IPVS mode only.
-    pub ipvs: Option<serde_norway::Value>,
+    /// IPVS settings, used by the IPVS mode only.
+    pub ipvs: Option<IpvsFile>,
 }
 
 /// `localTrafficDetector` as written.
@@ -450,6 +457,9 @@ impl SettingsFile {
         }
         if let Some(v) = self.sync_period_seconds {
             s.sync_period_seconds = v;
+        }
+        if let Some(ipvs) = &self.ipvs {
+            s.ipvs = ipvs.resolve(&mut bad);
         }
         s
     }

@@ -18,7 +18,7 @@ pub use trace::{
     Verdict,
 };
 
-use crate::backend::Ruleset;
+use crate::backend::{Ruleset, UnsupportedMode};
 use crate::settings::ProxySettings;
 
 /// Where a packet from `src` enters the node described by `settings`: [`Entry::Local`] when
@@ -27,7 +27,8 @@ pub fn entry_for(settings: &ProxySettings, src: IpAddr) -> Entry {
     if src.is_loopback() || settings.is_local_address(src) { Entry::Local } else { Entry::Arriving }
 }
 
-/// Traces the first packet of a new connection through one node's rules, whatever the mode.
+/// Traces the first packet of a new connection through one node's rules: iptables and
+/// nftables rulesets; an IPVS ruleset is an [`UnsupportedMode`] error (not traced yet).
 ///
 /// ```
 /// use kpsim::sim::{Choices, Packet, PacketProtocol};
@@ -37,7 +38,7 @@ pub fn entry_for(settings: &ProxySettings, src: IpAddr) -> Entry {
 /// let rules = kpsim::backend::Ruleset::build(&kpsim::proxy::plan(&analysis.cluster, &settings)).unwrap();
 /// // Ping a ClusterIP in nftables mode: rejected at once by `cluster-ips-check`.
 /// let ping = Packet::new("10.244.0.3".parse().unwrap(), "10.96.0.10".parse().unwrap(), PacketProtocol::Icmp, None);
-/// let trace = kpsim::sim::trace_node(&rules, &settings, ping, kpsim::sim::entry_for(&settings, ping.src), Choices::Seed(0));
+/// let trace = kpsim::sim::trace_node(&rules, &settings, ping, kpsim::sim::entry_for(&settings, ping.src), Choices::Seed(0)).unwrap();
 /// assert_eq!(trace.flow_output(), "REJECT");
 /// ```
 pub fn trace_node(
@@ -46,12 +47,13 @@ pub fn trace_node(
     packet: Packet,
     entry: Entry,
     choices: Choices,
-) -> Trace {
+) -> Result<Trace, UnsupportedMode> {
     match ruleset {
         Ruleset::Iptables(r) => {
-            iptables::Tracer::new(r, iptables::NodeNetwork::from_settings(settings))
-                .trace_from(packet, entry, choices)
+            Ok(iptables::Tracer::new(r, iptables::NodeNetwork::from_settings(settings))
+                .trace_from(packet, entry, choices))
         }
-        Ruleset::Nftables(r) => nftables::trace(r, settings, packet, entry, choices),
+        Ruleset::Nftables(r) => Ok(nftables::trace(r, settings, packet, entry, choices)),
+        Ruleset::Ipvs(_) => Err(UnsupportedMode(crate::settings::Mode::Ipvs)),
     }
 }

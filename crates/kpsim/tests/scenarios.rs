@@ -2,7 +2,7 @@
 //! input (`input.yaml`, or `input.list` naming files under `tests/data/`, one per line), an
 //! optional `settings.yaml`, and golden files per node and mode:
 //! `iptables.<node>.restore`, `iptables.<node>.save`, `nftables.<node>.nft`,
-//! `nftables.<node>.list`. With a settings file, its node is rendered; without, every node of
+//! `nftables.<node>.list`, `ipvs.<node>.txt` (every section of the IPVS state). With a settings file, its node is rendered; without, every node of
 //! the cluster with settings derived from it.
 //!
 //! Goldens are rewritten only by running the tests with `KPSIM_BLESS=1`; review the diff.
@@ -39,18 +39,19 @@ fn every_scenario_renders_as_its_golden_files_in_every_mode() {
     let mut rendered = 0;
     for dir in &dirs {
         let cluster = cluster(dir);
-        for mode in [Mode::Iptables, Mode::Nftables] {
+        for mode in [Mode::Iptables, Mode::Nftables, Mode::Ipvs] {
             for (node, settings) in nodes(dir, &cluster, mode) {
                 let plan = kpsim::proxy::plan(&cluster, &settings);
-                let outputs = match Ruleset::build(&plan).expect("mode is simulated") {
-                    Ruleset::Iptables(r) => [
+                let outputs = match Ruleset::build(&plan).expect("every mode builds") {
+                    Ruleset::Iptables(r) => vec![
                         (format!("iptables.{node}.restore"), r.to_string()),
                         (format!("iptables.{node}.save"), r.save().to_string()),
                     ],
-                    Ruleset::Nftables(r) => [
+                    Ruleset::Nftables(r) => vec![
                         (format!("nftables.{node}.nft"), r.transaction().to_string()),
                         (format!("nftables.{node}.list"), r.list_view().to_string()),
                     ],
+                    Ruleset::Ipvs(r) => vec![(format!("ipvs.{node}.txt"), r.to_string())],
                 };
                 for (file, text) in outputs {
                     check(&dir.join(file), &text, &mut failures);

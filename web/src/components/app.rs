@@ -165,7 +165,9 @@ pub fn App() -> Html {
                         choices,
                     );
                     TraceResult {
-                        view: Ok(node_trace_view(&t, &c.analysis.cluster)),
+                        view: t
+                            .map(|t| node_trace_view(&t, &c.analysis.cluster))
+                            .map_err(|e| e.to_string()),
                         resolved: Some(r),
                     }
                 }

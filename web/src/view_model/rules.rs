@@ -147,6 +147,13 @@ pub fn rules_view(
             };
             (Mode::Nftables, text, ext, nftables_tables(r, spelling))
         }
+        // IPVS state: its text in sections, and the iptables skeleton as chains.
+        Ruleset::Ipvs(r) => (
+            Mode::Ipvs,
+            r.to_string(),
+            "ipvs",
+            iptables_tables(&r.iptables.to_iptables(), spelling),
+        ),
     };
     let rule_count: usize = tables.iter().flat_map(|t| &t.chains).map(|c| c.rules.len()).sum();
     let chain_count: usize = tables.iter().map(|t| t.chains.len()).sum();

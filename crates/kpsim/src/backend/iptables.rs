@@ -22,8 +22,9 @@ pub use chain_name::{ChainName, MAX_CHAIN_NAME_LEN};
 pub use jumps::{CommandKind, NodeCommand, localnet_rule, node_commands};
 pub use parse::parse;
 pub use rule::{
-    AddrTypeSpec, Address, CtState, MarkOp, Match, PortRange, ProtocolName, Recent, RecentAction,
-    Rule, RuleLine, RuleOrigin, Statistic, Target, Word, parse_mark,
+    AddrTypeSpec, Address, CtState, IpvsMatch, MarkOp, Match, PortRange, ProtocolName, Recent,
+    RecentAction, Rule, RuleLine, RuleOrigin, SetDirection, SetMatch, Statistic, Target, Word,
+    parse_mark,
 };
 pub use ruleset::{Chain, Policy, Ruleset, Table, TableName, canonical_chain_order};
 pub use save::{Save, SaveRule, kernel_probability, save_string};

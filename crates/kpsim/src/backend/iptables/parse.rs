@@ -228,6 +228,18 @@ fn known_module(name: &str, w: &mut Words<'_>) -> Option<Match> {
                 }
                 Some(Match::Nfacct { name: w.next()?.to_owned() })
             }
+            "set" => {
+                let negated = w.negation_before(&["--match-set"])?;
+                w.next()?;
+                let name = w.next()?.to_owned();
+                let directions = super::rule::SetMatch::parse_directions(w.next()?)?;
+                Some(Match::Set(Box::new(super::rule::SetMatch { negated, name, directions })))
+            }
+            "physdev" => {
+                let negated = w.negation_before(&["--physdev-is-in"])?;
+                w.next()?;
+                Some(Match::PhysdevIsIn { negated })
+            }
             "recent" => recent(w),
             "statistic" => statistic(w),
             _ => None,

@@ -6,6 +6,8 @@
 //! [`super::save`]'s job, reading text is [`super::parse`]'s, and what a match means for a
 //! packet is the tracer's (`sim::iptables`).
 
+mod ipvs_modules;
+
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -14,6 +16,8 @@ use serde::Serialize;
 
 use super::chain_name::ChainName;
 use crate::net::{Cidr, Protocol, write_decimal, write_host_port, write_ip};
+
+pub use ipvs_modules::{IpvsMatch, SetDirection, SetMatch};
 
 /// A protocol as `-p` and the port modules (`-m tcp`) spell it: the ones kube-proxy writes
 /// are values, any other spelling is kept as written (`-p TCP`, `-p 6`, `-p all`).
@@ -339,6 +343,12 @@ pub enum Match {
     Statistic(Statistic),
     /// `-m nfacct --nfacct-name NAME`
     Nfacct { name: String },
+    /// `-m set [!] --match-set NAME dst,dst` (IPVS mode's ipset lookups).
+    Set(Box<SetMatch>),
+    /// `-m physdev [!] --physdev-is-in`
+    PhysdevIsIn { negated: bool },
+    /// `-m ipvs --vaddr A --vproto P --vport N`
+    Ipvs(Box<IpvsMatch>),
     /// Any other module, kept as written: `-m NAME ARGS…`.
     Module { name: Box<str>, args: Box<[String]> },
     /// An option outside any known module (`--syn`), kept as written.
@@ -709,6 +719,9 @@ fn write_match<W: fmt::Write + ?Sized>(f: &mut W, m: &Match) -> fmt::Result {
             f.write_str("-m nfacct --nfacct-name ")?;
             write_word(f, name)
         }
+        Match::Set(m) => m.write_to(f),
+        Match::PhysdevIsIn { negated } => ipvs_modules::write_physdev_is_in(f, *negated),
+        Match::Ipvs(m) => m.write_to(f),
         Match::Module { name, args } => {
             f.write_str("-m ")?;
             f.write_str(name)?;

@@ -69,8 +69,8 @@ fn bang(negated: bool) -> &'static str {
     if negated { " !" } else { "" }
 }
 
-/// `xtables_save_string`: bare when made of `[A-Za-z0-9_-]`, else double-quoted with `"` and
-/// `\` escaped.
+/// `xtables_save_string`: bare when made of `[A-Za-z0-9_-]`, else double-quoted with `"`,
+/// `\` and `'` escaped (IPVS mode's SCTP set comments hold `'hash ip:port'`).
 pub fn save_string(s: &str) -> String {
     let plain =
         !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
@@ -80,7 +80,7 @@ pub fn save_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
-        if c == '"' || c == '\\' {
+        if c == '"' || c == '\\' || c == '\'' {
             out.push('\\');
         }
         out.push(c);
@@ -184,6 +184,20 @@ fn module_of(m: &Match, family: IpFamily) -> Option<Module> {
         ),
         Match::Nfacct { name } => {
             module("nfacct", format!(" --nfacct-name  {}", save_string(name)))
+        }
+        Match::Set(m) => module(
+            "set",
+            format!("{} --match-set {} {}", bang(m.negated), m.name, m.directions_text()),
+        ),
+        Match::PhysdevIsIn { negated } => {
+            module("physdev", format!("{} --physdev-is-in", bang(*negated)))
+        }
+        // The kernel's spelling of this module is not verified (no `xt_ipvs` here): the
+        // written form is kept.
+        Match::Ipvs(m) => {
+            let mut o = String::new();
+            let _ = m.write_to(&mut o);
+            module("ipvs", o.trim_start_matches("-m ipvs").to_owned())
         }
         Match::Module { name, args } => {
             let mut o = String::new();

@@ -86,7 +86,8 @@ pub enum TraceError {
     PortRequired { target: String },
     /// Source and target are of different IP families.
     FamilyMismatch { source: String, target: String },
-    /// A proxy mode kpsim does not simulate.
+    /// A proxy mode whose packets kpsim does not simulate yet (IPVS: its rules are built,
+    /// its packet path is not).
     UnsupportedMode { mode: Mode },
 }
 
@@ -115,7 +116,10 @@ impl fmt::Display for TraceError {
                 "the source ({source}) and the target ({target}) are of different IP families"
             ),
             TraceError::UnsupportedMode { mode } => {
-                write!(f, "proxy mode `{mode}` is not simulated (iptables and nftables are)")
+                write!(
+                    f,
+                    "packets are not simulated yet in proxy mode `{mode}` (its rules are; traces work in iptables and nftables mode)"
+                )
             }
         }
     }

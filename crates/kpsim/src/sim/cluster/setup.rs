@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use serde::Serialize;
 
 use super::{ClusterNetwork, NodeRules, TraceError};
-use crate::backend::{Ruleset, iptables, nftables};
+use crate::backend::{Ruleset, iptables, ipvs, nftables};
 use crate::model::{Cluster, Marked, NamespacedName, SliceOrigin};
 use crate::net::IpFamily;
 use crate::settings::{Mode, ProxySettings};
@@ -116,16 +116,19 @@ fn with_not_ready(cluster: &Cluster, not_ready: &BTreeSet<NamespacedName>) -> Cl
 fn empty_ruleset(mode: Mode, family: IpFamily) -> Ruleset {
     match mode {
         Mode::Nftables => Ruleset::Nftables(nftables::Ruleset { tables: Vec::new() }),
-        _ => Ruleset::Iptables(iptables::Ruleset::new(family)),
+        Mode::Iptables => Ruleset::Iptables(iptables::Ruleset::new(family)),
+        Mode::Ipvs => Ruleset::Ipvs(ipvs::Ruleset::empty(family)),
     }
 }
 
-/// kube-proxy's ruleset for `settings` (iptables or nftables: [`prepare`] refused IPVS).
+/// kube-proxy's ruleset for `settings`, in the settings' own mode ([`prepare`] refuses IPVS
+/// before any is built, since IPVS packets are not traced yet).
 fn build(cluster: &Cluster, settings: &ProxySettings) -> Ruleset {
     let plan = crate::proxy::plan(cluster, settings);
     match settings.mode {
         Mode::Nftables => Ruleset::Nftables(nftables::build(&plan)),
-        Mode::Iptables | Mode::Ipvs => Ruleset::Iptables(iptables::build(&plan)),
+        Mode::Iptables => Ruleset::Iptables(iptables::build(&plan)),
+        Mode::Ipvs => Ruleset::Ipvs(ipvs::build(&plan)),
     }
 }
 
@@ -154,6 +157,7 @@ pub(super) fn node_rules(
             let same_family = match r.as_ref() {
                 Ruleset::Iptables(i) => i.family == family,
                 Ruleset::Nftables(_) => true,
+                Ruleset::Ipvs(i) => i.family == family,
             };
             let rules = if same_family { (**r).clone() } else { empty_ruleset(r.mode(), family) };
             (rules, KubeProxyState::Given)
@@ -169,7 +173,13 @@ pub(super) fn prepare(
     cluster: &Cluster,
     experiments: &Experiments,
 ) -> Result<ClusterNetwork, TraceError> {
-    if experiments.mode == Mode::Ipvs {
+    // IPVS state is built but not traced yet: refused here, whether it is the experiments'
+    // mode or the mode of rules given for a node.
+    let given_ipvs = experiments
+        .kube_proxy_on
+        .values()
+        .any(|k| matches!(k, KubeProxy::Rules(r) if r.mode() == Mode::Ipvs));
+    if experiments.mode == Mode::Ipvs || given_ipvs {
         return Err(TraceError::UnsupportedMode { mode: Mode::Ipvs });
     }
     for node in experiments.kube_proxy_on.keys().chain(&experiments.no_routes) {

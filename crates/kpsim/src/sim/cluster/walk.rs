@@ -27,6 +27,9 @@ const MAX_MOVES: usize = 64;
 enum NodeTracer<'n> {
     Iptables(iptables::Tracer<'n>),
     Nftables(nftables::Tracer<'n>),
+    /// IPVS state, which no tracer walks yet: `setup::prepare` refuses IPVS before a
+    /// session starts, so no trace reaches this.
+    Untraceable,
 }
 
 /// One request's worth of state shared by its flows: the network and the node tracers.
@@ -219,10 +222,18 @@ impl<'n> Session<'n> {
                 NodeTracer::Iptables(iptables::Tracer::new(r, nn))
             }
             Ruleset::Nftables(r) => NodeTracer::Nftables(nftables::Tracer::new(r, &rules.settings)),
+            Ruleset::Ipvs(_) => NodeTracer::Untraceable,
         });
         let mut trace = match tracer {
             NodeTracer::Iptables(t) => t.trace_from(packet, entry, choices),
             NodeTracer::Nftables(t) => t.trace(packet, entry, choices),
+            NodeTracer::Untraceable => Trace {
+                node: node.to_owned(),
+                mode: rules.ruleset.mode(),
+                entry,
+                packet,
+                paths: Vec::new(),
+            },
         };
         if trace.paths.is_empty() {
             trace.paths.push(no_path(packet));

@@ -244,6 +244,16 @@ pub fn clause(m: &Match, p: &View<'_>) -> Clause {
         }
         Match::Statistic(s) => Clause::Chance(s.chance(), String::new()),
         Match::Nfacct { name } => Clause::Holds(format!("counted in {name}")),
+        // iptables mode has no ipsets and no IPVS: these modules come only from IPVS-mode
+        // text given with `--rules`, which this tracer does not interpret.
+        Match::Set(m) => Clause::Holds(format!(
+            "-m set --match-set {} not modelled here (no ipsets); assumed to match",
+            m.name
+        )),
+        Match::PhysdevIsIn { .. } => {
+            Clause::Holds("-m physdev not modelled; assumed to match".to_owned())
+        }
+        Match::Ipvs(_) => Clause::Holds("-m ipvs not modelled; assumed to match".to_owned()),
         Match::Module { name, .. } => {
             Clause::Holds(format!("-m {name} not modelled; assumed to match"))
         }
