@@ -20,5 +20,7 @@ pub mod kube_proxy;
 pub mod objects;
 pub mod origin;
 pub mod path_diagram;
+#[cfg(test)]
+mod robustness;
 pub mod rules;
 pub mod trace;

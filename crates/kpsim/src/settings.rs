@@ -436,6 +436,9 @@ impl SettingsFile {
         if let Some(v) = self.localhost_node_ports {
             s.localhost_node_ports = v;
         }
+        // kube-proxy's NewProxier turns `--iptables-localhost-nodeports` off unless the
+        // NodePort addresses of its family include an IPv4 loopback address ("all" does).
+        s.localhost_node_ports &= serves_ipv4_loopback(s.family, &s.node_port_addresses);
         if let Some(v) = self.conntrack_tcp_be_liberal {
             s.conntrack_tcp_be_liberal = v;
         }
@@ -466,11 +469,43 @@ impl SettingsFile {
     }
 }
 
+/// kube-proxy's `NodePortAddresses.ContainsIPv4Loopback()`: the CIDRs of `family` (none
+/// means every address) reach 127.0.0.0 or start at a loopback address. Always false for
+/// an IPv6 proxier.
+fn serves_ipv4_loopback(family: IpFamily, node_port_addresses: &[Cidr]) -> bool {
+    if family != IpFamily::V4 {
+        return false;
+    }
+    let mut of_family = node_port_addresses.iter().filter(|c| c.family() == family).peekable();
+    if of_family.peek().is_none() {
+        return true;
+    }
+    let loopback = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 0));
+    of_family.any(|c| c.network().is_loopback() || c.contains(loopback))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const ORACLE: &str = "mode: iptables\nipFamily: IPv4\nnodeName: test-node\nnodeIP: 192.168.0.2\nnodeLabels: {}\nnodeInterfaces:\n  lo: [127.0.0.1/8, '::1/128']\n  eth0: [192.168.0.2/24, 192.168.1.2/24]\nnodePortAddresses: []\nlocalTrafficDetector: {mode: ClusterCIDR, clusterCIDR: 10.0.0.0/8}\nmasqueradeAll: false\nmasqueradeMark: '0x4000'\nlocalhostNodePorts: true\nconntrackTCPBeLiberal: false\nnfacctCounters: [ct_state_invalid_dropped_pkts]\nrandomFully: false\nfeatureGates: {LoadBalancerIPMode: true}\nsyncPeriodSeconds: 0\n";
+
+    #[test]
+    fn localhost_nodeports_need_an_ipv4_loopback_among_the_nodeport_addresses() {
+        let effective = |extra: &str| {
+            let (file, diags) = parse_settings_file(&format!("mode: iptables\n{extra}"));
+            assert!(diags.is_empty(), "{diags:?}");
+            file.resolve(&Cluster::default(), &mut Vec::new()).localhost_node_ports
+        };
+        assert!(effective(""), "every address includes 127.0.0.1");
+        assert!(effective("nodePortAddresses: ['0.0.0.0/0']\n"));
+        assert!(effective("nodePortAddresses: ['127.0.0.1/32', '192.168.0.0/16']\n"));
+        assert!(effective("nodePortAddresses: ['fd00::/64']\n"), "no IPv4 CIDR means all");
+        assert!(!effective("nodePortAddresses: ['192.168.0.0/16']\n"));
+        assert!(!effective("nodePortAddresses: ['192.168.0.0/16']\nlocalhostNodePorts: true\n"));
+        assert!(!effective("ipFamily: IPv6\nlocalhostNodePorts: true\n"));
+        assert!(!effective("localhostNodePorts: false\n"));
+    }
 
     #[test]
     fn reads_the_oracle_schema() {

@@ -226,3 +226,31 @@ fn unparsable_source_range_is_an_error_through_the_api_server_and_a_skipped_entr
     assert_eq!(cluster.severity, Severity::Error);
     assert_eq!(at(&cluster), (13, 5));
 }
+
+#[test]
+fn an_address_of_the_other_family_is_flagged_where_it_is_written() {
+    let text = "apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: s-1
+  labels: {kubernetes.io/service-name: s}
+addressType: IPv4
+endpoints:
+- addresses: [10.0.0.1]
+- addresses: [\"fd00::5\"]
+ports:
+- {name: http, port: 80, protocol: TCP}
+";
+    let d = only(text, DiagnosticKind::InvalidAddress);
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(d.field_path, "endpoints[1].addresses[0]");
+    assert_eq!(at(&d), (9, 15));
+    assert!(d.message.contains("IPv6 address in an `addressType: IPv4` slice"), "{}", d.message);
+    assert!(d.message.contains("neither family"), "{}", d.message);
+    // The same, written as a plain scalar inside a block item's flow list.
+    let plain = text.replace("[10.0.0.1]", "[10.0.0.1, fd00::7]");
+    let all = diagnostics(&plain);
+    let d = all.iter().find(|d| d.field_path == "endpoints[0].addresses[1]").expect("flagged");
+    assert_eq!(at(d), (8, 25));
+    assert!(d.message.contains("only an endpoint's first address"), "{}", d.message);
+}

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::view_model::path_diagram::{Arrow, Mark, NodeBox, PathDiagram, PodBox, Rect};
+use crate::view_model::path_diagram::{Arrow, HOP_DOT_R, Mark, NodeBox, PathDiagram, PodBox, Rect};
 
 #[derive(Debug, Properties, PartialEq)]
 pub struct Props {
@@ -78,6 +78,13 @@ pub fn PathDiagramView(props: &Props) -> Html {
     }
 }
 
+/// The DNAT badge's box: rounder corners than a node's.
+fn badge(r: &Rect) -> Html {
+    html! {
+        <rect class="pd-mark-box" x={n(r.x)} y={n(r.y)} width={n(r.w)} height={n(r.h)} rx="4" />
+    }
+}
+
 fn rect(r: &Rect, class: &'static str) -> Html {
     html! {
         <rect class={class} x={n(r.x)} y={n(r.y)} width={n(r.w)} height={n(r.h)} rx="6" />
@@ -119,7 +126,7 @@ fn pod(p: &PodBox) -> Html {
 }
 
 fn arrow(a: &Arrow) -> Html {
-    let (mx, my) = a.label_at();
+    let (mx, my) = a.label;
     let (class, head) = if a.reply {
         ("pd-arrow pd-reply", "url(#pd-head-reply)")
     } else {
@@ -129,7 +136,7 @@ fn arrow(a: &Arrow) -> Html {
         <g class={class} data-hop={a.hop.to_string()}>
             <title>{ format!("hop {}: {}", a.hop, a.title) }</title>
             <polyline points={a.svg_points()} marker-end={head} />
-            <circle class="pd-hop-dot" cx={n(mx)} cy={n(my)} r="8" />
+            <circle class="pd-hop-dot" cx={n(mx)} cy={n(my)} r={n(HOP_DOT_R)} />
             <text class="pd-hop-number" x={n(mx)} y={n(my + 3.5)} text-anchor="middle">
                 { a.hop.to_string() }
             </text>
@@ -141,8 +148,8 @@ fn mark(m: &Mark) -> Html {
     html! {
         <g class="pd-mark" data-hop={m.hop.to_string()}>
             <title>{ format!("hop {}: kube-proxy's {}: {}", m.hop, m.label, m.title) }</title>
-            <rect class="pd-mark-box" x={n(m.x - 52.0)} y={n(m.y - 9.0)} width="40" height="18" rx="4" />
-            <text class="pd-mark-label" x={n(m.x - 32.0)} y={n(m.y + 4.0)} text-anchor="middle">
+            { badge(&m.rect) }
+            <text class="pd-mark-label" x={n(m.rect.x + m.rect.w / 2.0)} y={n(m.y + 4.0)} text-anchor="middle">
                 { m.label }
             </text>
         </g>

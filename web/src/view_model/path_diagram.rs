@@ -38,6 +38,11 @@ const OUTSIDE_W: f64 = 130.0;
 /// Characters of a name that fit in a pod box, and in a node's title beside the DNAT mark.
 const POD_CHARS: usize = 23;
 const NODE_CHARS: usize = 18;
+/// The DNAT badge.
+const MARK_W: f64 = 40.0;
+const MARK_H: f64 = 18.0;
+/// The radius of the disc a hop number is drawn on.
+pub const HOP_DOT_R: f64 = 8.0;
 
 /// An axis-aligned rectangle.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,6 +56,13 @@ pub struct Rect {
 impl Rect {
     fn centre(&self) -> (f64, f64) {
         (self.x + self.w / 2.0, self.y + self.h / 2.0)
+    }
+
+    /// Whether a disc of `radius` around `(x, y)` touches the rectangle.
+    pub fn near(&self, (x, y): (f64, f64), radius: f64) -> bool {
+        let nx = x.clamp(self.x, self.x + self.w);
+        let ny = y.clamp(self.y, self.y + self.h);
+        (x - nx).hypot(y - ny) <= radius
     }
 
     /// Where the line from the centre toward `(dx, dy)` leaves the rectangle.
@@ -144,15 +156,21 @@ pub struct Arrow {
     pub reply: bool,
     /// The destination hop's sentence (the arrow's tooltip).
     pub title: String,
+    /// Where the hop number is drawn (see [`LABEL_AT`]).
+    pub label: (f64, f64),
 }
 
+/// Where along its arrow a hop number is drawn, first choice first: a third of the way, so
+/// the numbers of a request and its reply on the same short way do not cover each other;
+/// the next ones when that spot is under a DNAT badge or another number.
+const LABEL_AT: [f64; 8] = [0.35, 0.2, 0.1, 0.45, 0.58, 0.72, 0.85, 0.92];
+
 impl Arrow {
-    /// Where the hop number is drawn: a third of the way along, so the numbers of a request
-    /// and its reply on the same short way do not cover each other.
-    pub fn label_at(&self) -> (f64, f64) {
+    /// The point `fraction` of the way along the polyline.
+    fn point_at(&self, fraction: f64) -> (f64, f64) {
         let segments = || self.points.windows(2).map(|w| (w[0], w[1]));
         let length = |((x1, y1), (x2, y2)): ((f64, f64), (f64, f64))| (x2 - x1).hypot(y2 - y1);
-        let mut left = segments().map(length).sum::<f64>() * 0.35;
+        let mut left = segments().map(length).sum::<f64>() * fraction;
         for segment in segments() {
             let l = length(segment);
             if left <= l && l > 0.0 {
@@ -177,6 +195,8 @@ pub struct Mark {
     pub hop: usize,
     pub x: f64,
     pub y: f64,
+    /// The badge, beside the node's anchor where no hop number is.
+    pub rect: Rect,
     /// `DNAT`.
     pub label: &'static str,
     /// The destination before and after: `10.100.253.115:8080 → 10.244.1.2:80`.
@@ -529,6 +549,7 @@ pub fn path_diagram(
             to_node: to.node().map(str::to_owned),
             reply,
             title: hop.text.clone(),
+            label: (0.0, 0.0),
         });
     }
 
@@ -544,6 +565,7 @@ pub fn path_diagram(
             hop: i + 1,
             x: cx,
             y: cy,
+            rect: Rect { x: cx - 12.0 - MARK_W, y: cy - MARK_H / 2.0, w: MARK_W, h: MARK_H },
             label: "DNAT",
             title: format!(
                 "{} → {}",
@@ -551,6 +573,17 @@ pub fn path_diagram(
                 endpoint(h.after.dst, h.after.dport)
             ),
         });
+    }
+
+    let mut placed: Vec<(f64, f64)> = Vec::new();
+    for a in &mut arrows {
+        let free = |&(x, y): &(f64, f64)| {
+            marks.iter().all(|m| !m.rect.near((x, y), HOP_DOT_R))
+                && placed.iter().all(|&(px, py)| (x - px).hypot(y - py) > 2.0 * HOP_DOT_R)
+        };
+        let candidates = LABEL_AT.map(|f| a.point_at(f));
+        a.label = candidates.iter().copied().find(free).unwrap_or(candidates[0]);
+        placed.push(a.label);
     }
 
     PathDiagram {
@@ -694,7 +727,7 @@ mod tests {
                     "{a:?}"
                 );
                 assert!(a.hop >= 1);
-                let (lx, ly) = a.label_at();
+                let (lx, ly) = a.label;
                 assert!(inside(lx, ly));
             }
         }
@@ -715,8 +748,9 @@ mod tests {
         assert_eq!(fit("abcdef", 4), "abc…");
     }
 
-    #[test]
-    fn no_arrow_crosses_the_header_of_a_node_it_does_not_start_or_end_in() {
+    /// Traces of the walkthrough that draw different paths: a stopped kube-proxy, the
+    /// outside, a node or an external client, ping, and several seeds.
+    fn varied_forms() -> Vec<ClusterTraceForm> {
         let mut forms = vec![
             ClusterTraceForm::default(),
             ClusterTraceForm { stopped_everywhere: true, ..ClusterTraceForm::default() },
@@ -735,6 +769,49 @@ mod tests {
             },
         ];
         forms.extend((0..6).map(|seed| ClusterTraceForm { seed, ..ClusterTraceForm::default() }));
+        forms
+    }
+
+    #[test]
+    fn no_hop_number_is_covered_by_the_dnat_badge_or_another_number() {
+        let mut marks = 0;
+        for form in varied_forms() {
+            let (d, _) = diagram(&form);
+            for m in &d.marks {
+                marks += 1;
+                let b = m.rect;
+                let node =
+                    d.nodes.iter().find(|n| n.rect.x <= b.x && b.x + b.w <= n.rect.x + n.rect.w);
+                let node = node.unwrap_or_else(|| panic!("{form:?}: {m:?} outside every node"));
+                assert!(node.rect.y <= b.y && b.y + b.h <= node.rect.y + node.rect.h, "{m:?}");
+                for a in &d.arrows {
+                    assert!(
+                        !b.near(a.label, HOP_DOT_R),
+                        "{form:?}: the badge {b:?} covers hop {}'s number at {:?} {:?}",
+                        a.hop,
+                        a.label,
+                        d.arrows.iter().map(|a| (a.hop, a.label, &a.points)).collect::<Vec<_>>()
+                    );
+                }
+            }
+            for (i, a) in d.arrows.iter().enumerate() {
+                for b in &d.arrows[i + 1..] {
+                    let ((ax, ay), (bx, by)) = (a.label, b.label);
+                    assert!(
+                        (ax - bx).hypot(ay - by) > 2.0 * HOP_DOT_R,
+                        "{form:?}: hops {} and {} have their numbers on each other",
+                        a.hop,
+                        b.hop
+                    );
+                }
+            }
+        }
+        assert!(marks >= 6, "{marks} badges checked");
+    }
+
+    #[test]
+    fn no_arrow_crosses_the_header_of_a_node_it_does_not_start_or_end_in() {
+        let forms = varied_forms();
         let mut checked = 0;
         let mut across = 0;
         for form in &forms {

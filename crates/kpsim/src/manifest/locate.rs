@@ -28,7 +28,47 @@ pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
     if segments.is_empty() {
         return lines.first().map(|l| (l.number, l.indent + 1));
     }
-    locate_block(&lines, &segments).or_else(|| locate_flow(text, &segments))
+    match locate_block(&lines, &segments) {
+        Some(Walk::Found(found)) => Some(found),
+        Some(Walk::Flow { line, column, rest }) => {
+            // `addresses: [10.0.0.1, "fd00::5"]`: the rest of the path is inside a flow
+            // collection that starts at (line, column).
+            let start = offset_of(text, line, column)?;
+            let inner = locate_flow(&text[start..], &rest)?;
+            Some(match inner {
+                (1, c) => (line, column + c - 1),
+                (l, c) => (line + l - 1, c),
+            })
+        }
+        None => locate_flow(text, &segments),
+    }
+}
+
+/// Where a block walk ended: at a key or item, or at a flow collection (`[…]`, `{…}`) that
+/// the rest of the path goes into.
+enum Walk {
+    Found((usize, usize)),
+    Flow { line: usize, column: usize, rest: Vec<Segment> },
+}
+
+/// The byte offset of a 1-based line and (character) column.
+fn offset_of(text: &str, line: usize, column: usize) -> Option<usize> {
+    let line_start =
+        if line == 1 { 0 } else { text.match_indices('\n').nth(line - 2).map(|(i, _)| i + 1)? };
+    let rest = &text[line_start..];
+    rest.char_indices().nth(column - 1).map(|(i, _)| line_start + i)
+}
+
+/// The (0-based, in characters) column offset of a flow collection value inside a
+/// `key: [ … ]` / `key: { … }` line, if the value is one.
+fn flow_value_offset(line: &str) -> Option<usize> {
+    let key = key_of(line)?;
+    let colon = line.char_indices().skip(key.chars().count()).find(|&(_, c)| c == ':')?.0;
+    let after = &line[colon + 1..];
+    let value = after.trim_start_matches([' ', '\t']);
+    value
+        .starts_with(['[', '{'])
+        .then(|| line[..colon + 1].chars().count() + after.chars().count() - value.chars().count())
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -101,12 +141,12 @@ fn key_of(text: &str) -> Option<&str> {
 
 /// Walks block-style YAML. A "block" is a run of lines at one indentation inside a parent;
 /// a list item `- x: 1` opens a block at the column after `- `.
-fn locate_block(lines: &[Line<'_>], segments: &[Segment]) -> Option<(usize, usize)> {
+fn locate_block(lines: &[Line<'_>], segments: &[Segment]) -> Option<Walk> {
     // The current block: lines[from..to], its items start at column `indent`.
     let (mut from, mut to) = (0usize, lines.len());
     let mut indent = lines.first()?.indent;
     let mut found: Option<(usize, usize)> = None;
-    for seg in segments {
+    for (at, seg) in segments.iter().enumerate() {
         let mut hit = None;
         match seg {
             Segment::Key(k) => {
@@ -119,6 +159,15 @@ fn locate_block(lines: &[Line<'_>], segments: &[Segment]) -> Option<(usize, usiz
                 }
                 let (i, col) = hit?;
                 found = Some((lines[i].number, col + 1));
+                if at + 1 < segments.len()
+                    && let Some(offset) = flow_value_offset(lines[i].text)
+                {
+                    return Some(Walk::Flow {
+                        line: lines[i].number,
+                        column: col + 1 + offset,
+                        rest: segments[at + 1..].to_vec(),
+                    });
+                }
                 // The value block: the rest of this line (flow) or the following deeper lines.
                 let (next_from, next_to, next_indent) = child_block(lines, i, to, col);
                 from = next_from;
@@ -154,20 +203,12 @@ fn locate_block(lines: &[Line<'_>], segments: &[Segment]) -> Option<(usize, usiz
                     from = i;
                     to = end;
                     indent = item_indent;
-                    return locate_in_item(
-                        lines,
-                        from,
-                        to,
-                        indent,
-                        found,
-                        &segments[segments.iter().position(|s| s == seg)? + 1..],
-                        l,
-                    );
+                    return locate_in_item(lines, from, to, indent, found, &segments[at + 1..], l);
                 }
             }
         }
     }
-    found
+    found.map(Walk::Found)
 }
 
 /// Continues a walk inside a list item whose first key sits on the `- ` line.
@@ -179,9 +220,9 @@ fn locate_in_item(
     found: Option<(usize, usize)>,
     rest: &[Segment],
     first: Line<'_>,
-) -> Option<(usize, usize)> {
+) -> Option<Walk> {
     if rest.is_empty() {
-        return found;
+        return found.map(Walk::Found);
     }
     let mut shifted: Vec<Line<'_>> = Vec::with_capacity(to - from);
     let first_text = first.text[1..].trim_start();
@@ -244,7 +285,17 @@ pub fn value_position(text: &str, (line, column): (usize, usize)) -> (usize, usi
     } else if let Some(q) = rest.strip_prefix('\'') {
         q.find('\'').map(|i| i + 2)
     } else {
-        rest.find(':')
+        // A plain key ends at a `:` followed by a blank, the end, or a flow indicator:
+        // `fd00::5` is one scalar, not the key `fd00`.
+        rest.char_indices()
+            .find(|&(i, c)| {
+                c == ':'
+                    && rest[i + 1..]
+                        .chars()
+                        .next()
+                        .is_none_or(|n| n.is_whitespace() || ",]}".contains(n))
+            })
+            .map(|(i, _)| i)
     };
     let Some(key_len) = key_len else { return (line, column) };
     let Some(after_key) = rest.get(key_len..) else { return (line, column) };

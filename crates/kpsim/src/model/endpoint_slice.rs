@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::SourceSpan;
-use crate::net::Protocol;
+use crate::net::{IpFamily, Protocol};
 
 /// The label tying a slice to its Service.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -26,6 +26,17 @@ pub enum AddressType {
     IPv4,
     IPv6,
     FQDN,
+}
+
+impl AddressType {
+    /// The IP family of an IP slice; `None` for FQDN slices, which kube-proxy ignores.
+    pub fn family(self) -> Option<IpFamily> {
+        match self {
+            AddressType::IPv4 => Some(IpFamily::V4),
+            AddressType::IPv6 => Some(IpFamily::V6),
+            AddressType::FQDN => None,
+        }
+    }
 }
 
 /// How a slice came to exist.

@@ -1,6 +1,8 @@
 //! Reading a `discovery.k8s.io/v1` EndpointSlice exactly as given: kube-proxy tolerates
 //! values an API server rejects (leading-zero IPs, NodePort-like ports), and so does this.
 
+use std::net::IpAddr;
+
 use k8s_openapi::api::discovery::v1 as discovery;
 
 use super::fields::ObjectDiagnostics;
@@ -9,6 +11,7 @@ use crate::model::{
     AddressType, Endpoint, EndpointConditions, EndpointHints, EndpointPort, EndpointSlice,
     SERVICE_NAME_LABEL, SliceOrigin, TargetRef,
 };
+use crate::net::IpFamily;
 
 /// Reads an EndpointSlice exactly as given: kube-proxy tolerates values an API server
 /// rejects, and so does this.
@@ -53,7 +56,13 @@ pub(crate) fn read_endpoint_slice(
             if address_type == AddressType::FQDN {
                 continue;
             }
-            if let Some(ip) = d.ip(a, &format!("{path}.addresses[{j}]")) {
+            let field = format!("{path}.addresses[{j}]");
+            if let Some(ip) = d.ip(a, &field) {
+                if let Some(declared) = address_type.family()
+                    && IpFamily::of(ip) != declared
+                {
+                    d.push(wrong_family(ip, j == 0), &field);
+                }
                 addresses.push(ip);
             }
         }
@@ -115,4 +124,24 @@ pub(crate) fn read_endpoint_slice(
         origin: SliceOrigin::Given,
         span: d.span(),
     }
+}
+
+/// An address of the other family than the slice's `addressType`. An API server rejects it;
+/// kube-proxy takes an endpoint's family from its first address, so the proxier of the slice's
+/// family skips that endpoint and the other family's proxier never reads the slice.
+fn wrong_family(ip: IpAddr, first: bool) -> Diagnostic {
+    let (found, declared) = match IpFamily::of(ip) {
+        IpFamily::V4 => ("IPv4", "IPv6"),
+        IpFamily::V6 => ("IPv6", "IPv4"),
+    };
+    let effect = if first {
+        "kube-proxy uses this endpoint in neither family"
+    } else {
+        "kube-proxy reads only an endpoint's first address, so this one is unused anyway"
+    };
+    Diagnostic::warning(
+        DiagnosticKind::InvalidAddress,
+        format!("{ip} is an {found} address in an `addressType: {declared}` slice: {effect}"),
+    )
+    .hint(format!("put {found} addresses in a separate slice with `addressType: {found}`"))
 }
