@@ -142,8 +142,13 @@ pub fn run(args: &Args) -> Result<Outcome, CliError> {
                     Ok(r) => Ruleset::Nftables(r),
                     Err(e) => return Err(CliError(format!("{name}:{e}"))),
                 },
-                // IPVS text needs ipsets and virtual servers, which no tracer walks yet.
-                Mode::Ipvs => return Err(kpsim::backend::UnsupportedMode(Mode::Ipvs).into()),
+                // A pasted ruleset is iptables text: IPVS state (ipsets, virtual servers)
+                // cannot be read back from it, so IPVS is traced from manifests only.
+                Mode::Ipvs => {
+                    return Err(CliError(
+                        "--rules is iptables or nftables text: an IPVS node is traced from its manifests (drop --rules)".to_owned(),
+                    ));
+                }
                 Mode::Iptables => {
                     let (ruleset, diagnostics) = iptables::parse(&text, node.settings.family);
                     had_errors |= rules_input.report(&diagnostics);
@@ -159,7 +164,7 @@ pub fn run(args: &Args) -> Result<Outcome, CliError> {
         Choices::Seed(args.seed.unwrap_or(0))
     };
     let entry = kpsim::sim::entry_for(&node.settings, packet.src);
-    let trace = kpsim::sim::trace_node(&ruleset, &node.settings, packet, entry, choices)?;
+    let trace = kpsim::sim::trace_node(&ruleset, &node.settings, packet, entry, choices);
     match args.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&to_json(&trace))?),
         Output::Text => print!("{}", text(&trace)),

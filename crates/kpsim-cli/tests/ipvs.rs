@@ -1,6 +1,6 @@
 //! `kpsim rules --mode ipvs` and `kpsim trace` in IPVS mode, run as a user runs them: the
-//! spec's worked example (spec ipvs §9) through the real binary, each section on its own,
-//! and the clear "not simulated yet" error of a trace.
+//! spec's worked example (spec ipvs §9) through the real binary, each section on its own, and
+//! a node-level trace through the virtual server.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -63,7 +63,7 @@ fn mode_ipvs_on_the_command_line_overrides_the_settings_file() {
 }
 
 #[test]
-fn tracing_in_ipvs_mode_is_a_clear_error_not_an_iptables_trace() {
+fn a_node_trace_in_ipvs_mode_goes_through_the_virtual_server() {
     let settings = case().join("settings.yaml").display().to_string();
     let input = case().join("input.yaml").display().to_string();
     let out = kpsim(&[
@@ -71,13 +71,39 @@ fn tracing_in_ipvs_mode_is_a_clear_error_not_an_iptables_trace() {
         "--settings",
         &settings,
         "--from",
+        "10.244.3.4",
+        "--to",
+        "10.96.0.20:80",
+        "--all-branches",
+        &input,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("INPUT ipvs IPVS  TCP 10.96.0.20:80 rr"), "{text}");
+    assert!(
+        text.contains("verdict: dnat → 10.244.0.5:8080, 10.244.1.2:8080; masquerade: no"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_pasted_ruleset_cannot_be_traced_in_ipvs_mode() {
+    let settings = case().join("settings.yaml").display().to_string();
+    let rules = case().join("expected.iptables-restore").display().to_string();
+    let out = kpsim(&[
+        "trace",
+        "--settings",
+        &settings,
+        "--mode",
+        "ipvs",
+        "--rules",
+        &rules,
+        "--from",
         "10.244.0.9",
         "--to",
         "10.96.0.20:80",
-        &input,
     ]);
-    assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not simulated yet in proxy mode `ipvs`"), "{err}");
-    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(!out.status.success(), "{err}\n{}", String::from_utf8_lossy(&out.stdout));
+    assert!(err.contains("IPVS node is traced from its manifests"), "{err}");
 }

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod conntrack;
 pub mod dns;
 pub mod iptables;
+pub mod ipvs;
 pub mod network;
 pub mod nftables;
 pub mod trace;
@@ -18,7 +19,7 @@ pub use trace::{
     Verdict,
 };
 
-use crate::backend::{Ruleset, UnsupportedMode};
+use crate::backend::Ruleset;
 use crate::settings::ProxySettings;
 
 /// Where a packet from `src` enters the node described by `settings`: [`Entry::Local`] when
@@ -27,8 +28,7 @@ pub fn entry_for(settings: &ProxySettings, src: IpAddr) -> Entry {
     if src.is_loopback() || settings.is_local_address(src) { Entry::Local } else { Entry::Arriving }
 }
 
-/// Traces the first packet of a new connection through one node's rules: iptables and
-/// nftables rulesets; an IPVS ruleset is an [`UnsupportedMode`] error (not traced yet).
+/// Traces the first packet of a new connection through one node's rules, whatever the mode.
 ///
 /// ```
 /// use kpsim::sim::{Choices, Packet, PacketProtocol};
@@ -38,7 +38,7 @@ pub fn entry_for(settings: &ProxySettings, src: IpAddr) -> Entry {
 /// let rules = kpsim::backend::Ruleset::build(&kpsim::proxy::plan(&analysis.cluster, &settings)).unwrap();
 /// // Ping a ClusterIP in nftables mode: rejected at once by `cluster-ips-check`.
 /// let ping = Packet::new("10.244.0.3".parse().unwrap(), "10.96.0.10".parse().unwrap(), PacketProtocol::Icmp, None);
-/// let trace = kpsim::sim::trace_node(&rules, &settings, ping, kpsim::sim::entry_for(&settings, ping.src), Choices::Seed(0)).unwrap();
+/// let trace = kpsim::sim::trace_node(&rules, &settings, ping, kpsim::sim::entry_for(&settings, ping.src), Choices::Seed(0));
 /// assert_eq!(trace.flow_output(), "REJECT");
 /// ```
 pub fn trace_node(
@@ -47,13 +47,13 @@ pub fn trace_node(
     packet: Packet,
     entry: Entry,
     choices: Choices,
-) -> Result<Trace, UnsupportedMode> {
+) -> Trace {
     match ruleset {
         Ruleset::Iptables(r) => {
-            Ok(iptables::Tracer::new(r, iptables::NodeNetwork::from_settings(settings))
-                .trace_from(packet, entry, choices))
+            iptables::Tracer::new(r, iptables::NodeNetwork::from_settings(settings))
+                .trace_from(packet, entry, choices)
         }
-        Ruleset::Nftables(r) => Ok(nftables::trace(r, settings, packet, entry, choices)),
-        Ruleset::Ipvs(_) => Err(UnsupportedMode(crate::settings::Mode::Ipvs)),
+        Ruleset::Nftables(r) => nftables::trace(r, settings, packet, entry, choices),
+        Ruleset::Ipvs(r) => ipvs::trace(r, settings, packet, entry, choices),
     }
 }

@@ -1,5 +1,6 @@
 //! The walkthrough's experiments answered by the cluster trace (`kpsim::sim::cluster`), each
-//! test named after what it proves, in both proxy modes where the modes agree; and the
+//! test named after what it proves, in every proxy mode where the modes agree (IPVS's own
+//! answers where spec ipvs §4/§7 make it differ); and the
 //! golden stories of `tests/data/cluster-traces/` (rewritten only with `KPSIM_BLESS=1`).
 
 use std::net::IpAddr;
@@ -12,7 +13,7 @@ use kpsim::sim::cluster::{
 };
 use kpsim::sim::{Action, Choices, PacketProtocol};
 
-const MODES: [Mode; 2] = [Mode::Iptables, Mode::Nftables];
+const MODES: [Mode; 3] = [Mode::Iptables, Mode::Nftables, Mode::Ipvs];
 const CLUSTER_IP: &str = "10.100.253.115";
 
 fn read(rel: &str) -> String {
@@ -243,6 +244,28 @@ fn pinging_the_cluster_ip_times_out_in_iptables_mode_and_is_rejected_in_nftables
 }
 
 #[test]
+fn in_ipvs_mode_the_node_owns_the_cluster_ip_but_kube_ipvs_filter_rejects_a_ping_and_unknown_ports()
+{
+    // kube-ipvs0 holds the ClusterIP, so the packet is for the node itself (INPUT), where
+    // KUBE-IPVS-FILTER rejects NEW connections to kube-ipvs0 addresses that are not a
+    // service ip,port (spec ipvs §6.2 item 21, §7) — an ICMP echo has no port.
+    let c = walkthrough();
+    let e = Experiments::in_mode(Mode::Ipvs);
+    for t in [
+        ping_in(&c, &e, "pod-client", "svc/default/service"),
+        trace_in(&c, &e, "pod-client", "service:9999"),
+    ] {
+        assert_eq!(t.outcome, Outcome::Refused, "{t}");
+        assert!(dnat_hops(&t).is_empty());
+        let refused = hops_of(&t, HopKind::Refuse);
+        assert!(
+            refused.iter().any(|(n, r)| n == "minikube" && r.contains("KUBE-IPVS-FILTER")),
+            "{refused:?}"
+        );
+    }
+}
+
+#[test]
 fn a_port_the_service_does_not_expose_is_not_dnated() {
     let c = walkthrough();
     let t = trace_in(&c, &Experiments::in_mode(Mode::Iptables), "pod-client", "service:9999");
@@ -255,19 +278,27 @@ fn a_port_the_service_does_not_expose_is_not_dnated() {
 }
 
 #[test]
-fn a_service_without_ready_endpoints_is_refused_by_kube_proxys_reject_rule() {
+fn a_service_without_ready_endpoints_is_refused_by_kube_proxys_reject_rule_or_dropped_by_ipvs() {
     let c = walkthrough();
     for mode in MODES {
         let mut e = Experiments::in_mode(mode);
         e.not_ready.insert(NamespacedName::new("default", "server-pod-1"));
         e.not_ready.insert(NamespacedName::new("default", "server-pod-2"));
         let t = trace_in(&c, &e, "pod-client", "svc/default/service:8080");
-        assert_eq!(t.outcome, Outcome::Refused, "{mode}: {t}");
-        let refused = hops_of(&t, HopKind::Refuse);
-        assert!(
-            refused.iter().any(|(n, r)| n == "minikube" && r.contains("REJECT")),
-            "{refused:?}"
-        );
+        if mode == Mode::Ipvs {
+            // IPVS has no REJECT rule for it: the virtual server has no real server, and the
+            // kernel drops the packet (spec ipvs §7).
+            assert_eq!(t.outcome, Outcome::Timeout, "{mode}: {t}");
+            let dropped = hops_of(&t, HopKind::Drop);
+            assert!(dropped.iter().any(|(n, _)| n == "minikube"), "{dropped:?}");
+        } else {
+            assert_eq!(t.outcome, Outcome::Refused, "{mode}: {t}");
+            let refused = hops_of(&t, HopKind::Refuse);
+            assert!(
+                refused.iter().any(|(n, r)| n == "minikube" && r.contains("REJECT")),
+                "{refused:?}"
+            );
+        }
         // One pod not ready: the other takes every connection.
         let mut e = Experiments::in_mode(mode);
         e.not_ready.insert(NamespacedName::new("default", "server-pod-1"));
@@ -457,10 +488,18 @@ fn a_node_port_from_outside_with_etp_local_keeps_the_client_ip_and_only_serves_l
         assert_eq!(deliver.after.src, ip("203.0.113.7"), "{mode}: the client IP is kept");
         let t = trace_in(&c, &e, "203.0.113.7", "192.168.49.4:30080");
         assert_eq!(t.delivered_to.as_deref(), Some("default/server-pod-2"), "{mode}: {t}");
-        // A node without a local endpoint drops it.
         let t = trace_in(&c, &e, "203.0.113.7", "node/minikube:30080");
         assert_eq!(t.outcome, Outcome::Timeout, "{mode}: {t}");
-        assert!(!hops_of(&t, HopKind::Drop).is_empty(), "{mode}: {t}");
+        if mode == Mode::Ipvs {
+            // IPVS falls back to the cluster endpoints and forwards without masquerade
+            // (spec ipvs §4): the server answers the client directly, which does not know
+            // that source.
+            assert_eq!(dnat_hops(&t).len(), 1, "{mode}: {t}");
+            assert!(t.summary.contains("does not recognise it"), "{mode}: {}", t.summary);
+        } else {
+            // A node without a local endpoint drops it.
+            assert!(!hops_of(&t, HopKind::Drop).is_empty(), "{mode}: {t}");
+        }
     }
 }
 

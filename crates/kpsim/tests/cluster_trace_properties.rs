@@ -72,7 +72,8 @@ struct Pick {
     to: usize,
     port: Option<u16>,
     proto: u8,
-    nftables: bool,
+    /// The proxy mode: iptables, nftables, ipvs (modulo 3).
+    mode: u8,
     kube_proxy: u8,
     not_ready: Option<usize>,
     no_routes: Option<usize>,
@@ -83,14 +84,14 @@ fn pick() -> impl Strategy<Value = Pick> {
     (
         (0usize..5, proptest::option::of(0usize..200), 0usize..64, 0usize..64),
         (proptest::option::of(prop_oneof![Just(53u16), Just(80), Just(8080), 1u16..]), any::<u8>()),
-        (any::<bool>(), any::<u8>(), proptest::option::of(0usize..8)),
+        (any::<u8>(), any::<u8>(), proptest::option::of(0usize..8)),
         (proptest::option::of(0usize..4), proptest::option::of(0u64..16)),
     )
         .prop_map(
             |(
                 (input, drop_line, from, to),
                 (port, proto),
-                (nftables, kube_proxy, not_ready),
+                (mode, kube_proxy, not_ready),
                 (no_routes, seed),
             )| Pick {
                 input,
@@ -99,7 +100,7 @@ fn pick() -> impl Strategy<Value = Pick> {
                 to,
                 port,
                 proto,
-                nftables,
+                mode,
                 kube_proxy,
                 not_ready,
                 no_routes,
@@ -125,7 +126,8 @@ fn check(inputs: &[String], p: &Pick) {
     let w = words(&cluster);
     let from = &w[p.from % w.len()];
     let to = &w[p.to % w.len()];
-    let mut e = Experiments::in_mode(if p.nftables { Mode::Nftables } else { Mode::Iptables });
+    let modes = [Mode::Iptables, Mode::Nftables, Mode::Ipvs];
+    let mut e = Experiments::in_mode(modes[usize::from(p.mode) % modes.len()]);
     let nodes: Vec<String> = cluster.nodes.iter().map(|n| n.name.clone()).collect();
     match p.kube_proxy % 4 {
         1 => e.kube_proxy = KubeProxy::NeverRan,
@@ -195,7 +197,7 @@ fn every_source_to_every_target_of_the_walkthrough_is_traced_without_panicking()
                 to,
                 port: None,
                 proto: (from + to) as u8,
-                nftables: (from + to) % 2 == 0,
+                mode: ((from + to) % 3) as u8,
                 kube_proxy: 0,
                 not_ready: None,
                 no_routes: None,

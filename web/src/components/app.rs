@@ -165,9 +165,7 @@ pub fn App() -> Html {
                         choices,
                     );
                     TraceResult {
-                        view: t
-                            .map(|t| node_trace_view(&t, &c.analysis.cluster))
-                            .map_err(|e| e.to_string()),
+                        view: Ok(node_trace_view(&t, &c.analysis.cluster)),
                         resolved: Some(r),
                     }
                 }

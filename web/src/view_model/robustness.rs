@@ -110,16 +110,14 @@ fn every_panel(text: &str) {
             if let Ok(r) = resolve(&TraceForm::default(), cluster, c.family, node) {
                 let rules = c.rules(&r.node, mode);
                 let entry = kpsim::sim::entry_for(&rules.settings, r.packet.src);
-                let traced = kpsim::sim::trace_node(
+                let t = kpsim::sim::trace_node(
                     &rules.ruleset,
                     &rules.settings,
                     r.packet,
                     entry,
                     Choices::AllBranches,
                 );
-                if let Ok(t) = traced {
-                    let _ = node_trace_view(&t, cluster);
-                }
+                let _ = node_trace_view(&t, cluster);
             }
         }
     }

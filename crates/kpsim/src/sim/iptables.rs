@@ -133,11 +133,24 @@ pub struct Tracer<'a> {
     pub ruleset: &'a Ruleset,
     pub node: NodeNetwork,
     pub index: RulesetIndex,
+    /// In IPVS mode, the node's IPVS state: its ipsets answer `-m set`, its virtual servers
+    /// schedule packets (see `sim::ipvs`).
+    pub ipvs: Option<&'a crate::backend::ipvs::Ruleset>,
 }
 
 impl<'a> Tracer<'a> {
     pub fn new(ruleset: &'a Ruleset, node: NodeNetwork) -> Tracer<'a> {
-        Tracer { ruleset, node, index: RulesetIndex::new(ruleset) }
+        Tracer { ruleset, node, index: RulesetIndex::new(ruleset), ipvs: None }
+    }
+
+    /// A tracer for IPVS mode: `ruleset` is the IPVS skeleton as the kernel holds it
+    /// (`ipvs.kernel`), `ipvs` the rest of the node's IPVS state.
+    pub fn for_ipvs(
+        ruleset: &'a Ruleset,
+        ipvs: &'a crate::backend::ipvs::Ruleset,
+        node: NodeNetwork,
+    ) -> Tracer<'a> {
+        Tracer { ipvs: Some(ipvs), ..Tracer::new(ruleset, node) }
     }
 
     /// Traces the first packet of a new connection, entering where its source says
@@ -149,7 +162,8 @@ impl<'a> Tracer<'a> {
     /// Traces the first packet of a new connection entering at `entry`.
     pub fn trace_from(&self, packet: Packet, entry: Entry, choices: Choices) -> Trace {
         let paths = walk::walk(self, packet, entry, choices);
-        Trace { node: self.node.name.clone(), mode: Mode::Iptables, entry, packet, paths }
+        let mode = if self.ipvs.is_some() { Mode::Ipvs } else { Mode::Iptables };
+        Trace { node: self.node.name.clone(), mode, entry, packet, paths }
     }
 }
 

@@ -45,6 +45,9 @@ pub enum InterfaceKind {
     Loopback,
     Ethernet,
     Bridge,
+    /// A dummy device (IPVS mode's `kube-ipvs0`): its addresses are local, nothing is sent
+    /// through it.
+    Dummy,
     /// One end of a veth pair: `peer` names the other end (`<namespace> <interface>`),
     /// `master` the bridge it is enslaved to.
     Veth {
@@ -76,6 +79,7 @@ impl fmt::Display for Interface {
             InterfaceKind::Loopback => write!(f, ": loopback")?,
             InterfaceKind::Ethernet => write!(f, ": ethernet")?,
             InterfaceKind::Bridge => write!(f, ": bridge")?,
+            InterfaceKind::Dummy => write!(f, ": dummy")?,
             InterfaceKind::Veth { peer, master } => {
                 write!(f, "@{peer}: veth")?;
                 if let Some(m) = master {
@@ -359,6 +363,31 @@ impl Network {
             nodes.push(NodeNetns { name: node.name.clone(), interfaces, local, main });
         }
         Network { nodes, pods }
+    }
+
+    /// Gives `node` a dummy interface `name` holding `addrs` as host addresses, each a local
+    /// route of the node (IPVS mode binds every service address to `kube-ipvs0`).
+    pub fn add_dummy(&mut self, node: &str, name: &str, addrs: &[IpAddr]) {
+        let Some(n) = self.nodes.iter_mut().find(|n| n.name == node) else { return };
+        if addrs.is_empty() {
+            return;
+        }
+        let i = match n.interfaces.iter().position(|i| i.name == name) {
+            Some(i) => i,
+            None => {
+                n.interfaces.push(Interface {
+                    name: name.to_owned(),
+                    kind: InterfaceKind::Dummy,
+                    addrs: Vec::new(),
+                });
+                n.interfaces.len() - 1
+            }
+        };
+        for &addr in addrs {
+            let prefix = if addr.is_ipv4() { 32 } else { 128 };
+            n.interfaces[i].addrs.push(IfaceAddr { addr, prefix });
+            n.local.add(local_route(addr, Cidr::host(addr), name));
+        }
     }
 
     pub fn node(&self, name: &str) -> Option<&NodeNetns> {

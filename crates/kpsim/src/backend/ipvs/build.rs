@@ -93,6 +93,7 @@ pub fn build(plan: &ProxyPlan) -> Ruleset {
         dummy: DummyInterface { addresses: bound },
         virtual_servers: servers.into_values().collect(),
         ipsets,
+        kernel: iptables.to_iptables(),
         iptables,
     }
 }

@@ -160,6 +160,10 @@ pub struct Ruleset {
     /// Every set kube-proxy creates, empty or not, in the order of spec ipvs §5.
     pub ipsets: Vec<IpSet>,
     pub iptables: Skeleton,
+    /// The skeleton as the kernel holds it ([`Skeleton::to_iptables`]), made once for the
+    /// tracer.
+    #[serde(skip)]
+    pub kernel: crate::backend::iptables::Ruleset,
 }
 
 impl Ruleset {
@@ -177,6 +181,7 @@ impl Ruleset {
                 filter: super::skeleton::SkeletonTable::new(TableName::Filter, &[]),
                 jumps: Vec::new(),
             },
+            kernel: crate::backend::iptables::Ruleset::new(family),
         }
     }
 

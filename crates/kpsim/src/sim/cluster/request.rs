@@ -17,7 +17,6 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::net::parse_ip_sloppy;
-use crate::settings::Mode;
 
 /// Where a connection starts, as written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -86,9 +85,6 @@ pub enum TraceError {
     PortRequired { target: String },
     /// Source and target are of different IP families.
     FamilyMismatch { source: String, target: String },
-    /// A proxy mode whose packets kpsim does not simulate yet (IPVS: its rules are built,
-    /// its packet path is not).
-    UnsupportedMode { mode: Mode },
 }
 
 impl fmt::Display for TraceError {
@@ -115,12 +111,6 @@ impl fmt::Display for TraceError {
                 f,
                 "the source ({source}) and the target ({target}) are of different IP families"
             ),
-            TraceError::UnsupportedMode { mode } => {
-                write!(
-                    f,
-                    "packets are not simulated yet in proxy mode `{mode}` (its rules are; traces work in iptables and nftables mode)"
-                )
-            }
         }
     }
 }

@@ -121,8 +121,7 @@ fn empty_ruleset(mode: Mode, family: IpFamily) -> Ruleset {
     }
 }
 
-/// kube-proxy's ruleset for `settings`, in the settings' own mode ([`prepare`] refuses IPVS
-/// before any is built, since IPVS packets are not traced yet).
+/// kube-proxy's ruleset for `settings`, in the settings' own mode.
 fn build(cluster: &Cluster, settings: &ProxySettings) -> Ruleset {
     let plan = crate::proxy::plan(cluster, settings);
     match settings.mode {
@@ -173,15 +172,6 @@ pub(super) fn prepare(
     cluster: &Cluster,
     experiments: &Experiments,
 ) -> Result<ClusterNetwork, TraceError> {
-    // IPVS state is built but not traced yet: refused here, whether it is the experiments'
-    // mode or the mode of rules given for a node.
-    let given_ipvs = experiments
-        .kube_proxy_on
-        .values()
-        .any(|k| matches!(k, KubeProxy::Rules(r) if r.mode() == Mode::Ipvs));
-    if experiments.mode == Mode::Ipvs || given_ipvs {
-        return Err(TraceError::UnsupportedMode { mode: Mode::Ipvs });
-    }
     for node in experiments.kube_proxy_on.keys().chain(&experiments.no_routes) {
         check_node(cluster, node)?;
     }
@@ -194,7 +184,7 @@ pub(super) fn prepare(
         }
     }
     let current = with_not_ready(cluster, &experiments.not_ready);
-    let network = Network::new(&current, &experiments.no_routes);
+    let mut network = Network::new(&current, &experiments.no_routes);
     let mut rules = BTreeMap::new();
     for node in &current.nodes {
         let mut families: Vec<IpFamily> =
@@ -203,7 +193,20 @@ pub(super) fn prepare(
         families.sort();
         families.dedup();
         for family in families {
-            rules.insert((node.name.clone(), family), OnceLock::new());
+            let lazy = OnceLock::new();
+            // IPVS state changes the node's network (kube-ipvs0's addresses are local), so
+            // it is made now rather than when a trace first needs it.
+            let kube_proxy = experiments.kube_proxy_of(&node.name);
+            let ipvs_rules = matches!(kube_proxy, KubeProxy::Rules(r) if r.mode() == Mode::Ipvs);
+            if experiments.mode == Mode::Ipvs || ipvs_rules {
+                let made = node_rules(&current, &node.name, family, experiments.mode, kube_proxy);
+                if let Ruleset::Ipvs(r) = &made.ruleset {
+                    let addrs: Vec<_> = r.dummy.addresses.iter().copied().collect();
+                    network.add_dummy(&node.name, ipvs::DUMMY_INTERFACE, &addrs);
+                }
+                let _ = lazy.set(made);
+            }
+            rules.insert((node.name.clone(), family), lazy);
         }
     }
     Ok(ClusterNetwork { cluster: current, experiments: experiments.clone(), network, rules })

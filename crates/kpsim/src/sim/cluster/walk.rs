@@ -27,9 +27,6 @@ const MAX_MOVES: usize = 64;
 enum NodeTracer<'n> {
     Iptables(iptables::Tracer<'n>),
     Nftables(nftables::Tracer<'n>),
-    /// IPVS state, which no tracer walks yet: `setup::prepare` refuses IPVS before a
-    /// session starts, so no trace reaches this.
-    Untraceable,
 }
 
 /// One request's worth of state shared by its flows: the network and the node tracers.
@@ -222,18 +219,23 @@ impl<'n> Session<'n> {
                 NodeTracer::Iptables(iptables::Tracer::new(r, nn))
             }
             Ruleset::Nftables(r) => NodeTracer::Nftables(nftables::Tracer::new(r, &rules.settings)),
-            Ruleset::Ipvs(_) => NodeTracer::Untraceable,
+            Ruleset::Ipvs(r) => {
+                // The iptables tracer over the IPVS skeleton, with kube-ipvs0's addresses
+                // local and the IPVS stage (`sim::ipvs`).
+                let mut nn = crate::sim::ipvs::node_network(r, &rules.settings);
+                nn.pod_cidrs = self
+                    .net
+                    .network
+                    .node(node)
+                    .and_then(|n| n.interface(BRIDGE))
+                    .map(|i| i.addrs.iter().map(|a| a.network()).collect())
+                    .unwrap_or_default();
+                NodeTracer::Iptables(iptables::Tracer::for_ipvs(&r.kernel, r, nn))
+            }
         });
         let mut trace = match tracer {
             NodeTracer::Iptables(t) => t.trace_from(packet, entry, choices),
             NodeTracer::Nftables(t) => t.trace(packet, entry, choices),
-            NodeTracer::Untraceable => Trace {
-                node: node.to_owned(),
-                mode: rules.ruleset.mode(),
-                entry,
-                packet,
-                paths: Vec::new(),
-            },
         };
         if trace.paths.is_empty() {
             trace.paths.push(no_path(packet));

@@ -29,6 +29,10 @@ pub struct View<'a> {
     pub in_iface: Option<&'a str>,
     pub out_iface: Option<&'a str>,
     pub node: &'a NodeNetwork,
+    /// IPVS mode: the ipsets `-m set` looks in (`None`: not modelled, assumed to match).
+    pub sets: Option<&'a [crate::backend::ipvs::IpSet]>,
+    /// IPVS mode: the virtual server (address, port, protocol) that scheduled the packet.
+    pub ipvs_scheduled: Option<(IpAddr, u16, crate::net::Protocol)>,
 }
 
 /// The result of one clause.
@@ -244,16 +248,48 @@ pub fn clause(m: &Match, p: &View<'_>) -> Clause {
         }
         Match::Statistic(s) => Clause::Chance(s.chance(), String::new()),
         Match::Nfacct { name } => Clause::Holds(format!("counted in {name}")),
-        // iptables mode has no ipsets and no IPVS: these modules come only from IPVS-mode
-        // text given with `--rules`, which this tracer does not interpret.
-        Match::Set(m) => Clause::Holds(format!(
-            "-m set --match-set {} not modelled here (no ipsets); assumed to match",
-            m.name
-        )),
-        Match::PhysdevIsIn { .. } => {
-            Clause::Holds("-m physdev not modelled; assumed to match".to_owned())
+        Match::Set(m) => {
+            let lookup = crate::sim::ipvs::Lookup {
+                src: p.src,
+                dst: p.dst,
+                protocol: p.protocol,
+                sport: p.sport,
+                dport: p.dport,
+            };
+            let text = crate::sim::ipvs::lookup_text(p.sets, m, &lookup);
+            match p.sets.and_then(|sets| crate::sim::ipvs::set_holds(sets, m, &lookup)) {
+                Some(found) => verdict(
+                    found,
+                    m.negated,
+                    format!("{text} is {}in {}", if found { "" } else { "not " }, m.name),
+                    format!("{text} is {}in {}", if found { "" } else { "not " }, m.name),
+                ),
+                None => Clause::Holds(format!(
+                    "-m set --match-set {}: no such set known here; assumed to match",
+                    m.name
+                )),
+            }
         }
-        Match::Ipvs(_) => Clause::Holds("-m ipvs not modelled; assumed to match".to_owned()),
+        // A bridge port is where the node's pods come in.
+        Match::PhysdevIsIn { negated } => {
+            let bridged = p.in_iface == Some(p.node.pod_interface.as_str());
+            let words = if bridged {
+                "came in on a bridge port"
+            } else {
+                "did not come in on a bridge port"
+            };
+            verdict(bridged, *negated, format!("the packet {words}"), format!("the packet {words}"))
+        }
+        Match::Ipvs(m) => {
+            let this = (m.vaddr, m.vport, m.vproto);
+            let ok = p.ipvs_scheduled == Some(this);
+            let words = format!(
+                "the packet {} an IPVS connection of {}",
+                if ok { "is" } else { "is not" },
+                crate::net::join_host_port(m.vaddr, m.vport)
+            );
+            verdict(ok, false, words.clone(), words)
+        }
         Match::Module { name, .. } => {
             Clause::Holds(format!("-m {name} not modelled; assumed to match"))
         }

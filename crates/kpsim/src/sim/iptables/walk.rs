@@ -8,6 +8,8 @@
 use std::net::IpAddr;
 
 use crate::backend::iptables::{Chain, Policy, Rule, Table, TableName, Target};
+use crate::backend::ipvs::VirtualServer;
+use crate::net::{Protocol, join_host_port};
 use crate::sim::trace::{
     Action, Choices, Entry, Hook, Packet, SeededRng, Step, TracePath, Verdict,
 };
@@ -78,6 +80,10 @@ struct State<'a> {
     marked: bool,
     masqueraded: bool,
     accepted: bool,
+    /// IPVS mode: the plan position where the IPVS stage runs (once).
+    ipvs_at: Option<usize>,
+    /// IPVS mode: the virtual server that scheduled the packet.
+    ipvs_vs: Option<(IpAddr, u16, Protocol)>,
     end: Option<Verdict>,
     probability: f64,
     steps: Vec<Step>,
@@ -113,6 +119,11 @@ pub fn walk(tracer: &Tracer<'_>, packet: Packet, entry: Entry, choices: Choices)
         }
         Entry::Local => traversals(Hook::Output, &[Raw, Mangle, Nat, Filter, Security], None, None),
     };
+    // IPVS takes node-originated packets at LOCAL_OUT, right after the nat table.
+    let ipvs_at = match entry {
+        Entry::Local if tracer.ipvs.is_some() => Some(3),
+        _ => None,
+    };
     let start = State {
         packet,
         plan,
@@ -125,6 +136,8 @@ pub fn walk(tracer: &Tracer<'_>, packet: Packet, entry: Entry, choices: Choices)
         marked: false,
         masqueraded: false,
         accepted: false,
+        ipvs_at,
+        ipvs_vs: None,
         end: None,
         probability: 1.0,
         steps: Vec::new(),
@@ -191,6 +204,11 @@ fn run<'a>(
         }
         if st.frames.is_empty() {
             st.current = None;
+            if st.ipvs_at == Some(st.next) {
+                st.ipvs_at = None;
+                ipvs_stage(tracer, &mut st, entry, rng.as_deref_mut(), forks_allowed, &mut forks);
+                continue;
+            }
             if st.next >= st.plan.len() {
                 if st.routed {
                     break;
@@ -263,6 +281,8 @@ fn run<'a>(
             in_iface: view_in.as_deref(),
             out_iface: view_out.as_deref(),
             node: &tracer.node,
+            sets: tracer.ipvs.map(|r| r.ipsets.as_slice()),
+            ipvs_scheduled: st.ipvs_vs,
         };
         let mut reasons: Vec<String> = Vec::new();
         let mut remembers: Vec<String> = Vec::new();
@@ -562,6 +582,10 @@ fn route(tracer: &Tracer<'_>, st: &mut State<'_>, entry: Entry) {
                     Some(&in_iface),
                     None,
                 ));
+                // IPVS sits at LOCAL_IN, after the INPUT tables.
+                if tracer.ipvs.is_some() {
+                    st.ipvs_at = Some(st.plan.len());
+                }
             } else {
                 let out = node.out_interface(dst).to_owned();
                 st.plan.extend(traversals(
@@ -586,5 +610,133 @@ fn route(tracer: &Tracer<'_>, st: &mut State<'_>, entry: Entry) {
                 ));
             }
         }
+    }
+}
+
+/// The IPVS stage (IPVS mode only): the virtual server for the packet's destination, port and
+/// protocol picks a real server and rewrites the destination; see `sim::ipvs`.
+fn ipvs_stage<'a>(
+    tracer: &'a Tracer<'a>,
+    st: &mut State<'a>,
+    entry: Entry,
+    rng: Option<&mut SeededRng>,
+    forks_allowed: bool,
+    forks: &mut Vec<State<'a>>,
+) {
+    let Some(ipvs) = tracer.ipvs else { return };
+    let hook = match entry {
+        Entry::Arriving => Hook::Input,
+        Entry::Local => Hook::Output,
+    };
+    let p = st.packet;
+    let vs = p
+        .protocol
+        .transport()
+        .zip(p.dport)
+        .and_then(|(protocol, port)| ipvs.virtual_server(p.dst, port, protocol));
+    let Some(vs) = vs else {
+        if ipvs.dummy.addresses.contains(&p.dst) {
+            let port = p.dport.map(|d| format!(" port {d}")).unwrap_or_default();
+            let why = format!(
+                "no IPVS virtual server for {} {}{port}: {} is on {}, so the node itself receives the packet",
+                p.protocol.as_lower(),
+                p.dst,
+                p.dst,
+                crate::sim::ipvs::INTERFACE
+            );
+            st.steps.push(ipvs_step(hook, String::new(), false, why, None));
+        }
+        return;
+    };
+    let header = format!(
+        "{} {} {}",
+        vs.protocol.as_k8s(),
+        join_host_port(vs.address, vs.port),
+        vs.scheduler
+    );
+    let n = vs.real_servers.len();
+    if n == 0 {
+        let why = "the virtual server has no real server: the kernel cannot schedule the \
+                   connection and drops it (spec: general kernel knowledge, not verified)"
+            .to_owned();
+        st.steps.push(ipvs_step(hook, header, true, why, Some(Action::Drop)));
+        st.end = Some(Verdict::Drop);
+        return;
+    }
+    let chosen = match rng {
+        Some(rng) => rng.below(n as u64) as usize,
+        None => {
+            // Every real server is a branch; the stack runs the last pushed first, so push
+            // them from the last one down to keep the real servers' order.
+            if forks_allowed && n > 1 && forks.len() + n < MAX_PATHS {
+                for i in (1..n).rev() {
+                    let mut other = st.clone();
+                    other.probability /= n as f64;
+                    let why = format!("{}: real server {} of {n}", vs.scheduler, i + 1);
+                    let branch = Action::Branch { index: i, of: n, probability: 1.0 / n as f64 };
+                    let s = ipvs_step(hook, header.clone(), true, why, Some(branch));
+                    other.steps.push(s);
+                    schedule(tracer, &mut other, vs, i, hook, &header, entry);
+                    forks.push(other);
+                }
+                st.probability /= n as f64;
+            }
+            0
+        }
+    };
+    let why = match n {
+        1 => format!("{}: the only real server", vs.scheduler),
+        _ => format!("{}: real server {} of {n}", vs.scheduler, chosen + 1),
+    };
+    let s = ipvs_step(hook, header.clone(), true, why, None);
+    st.steps.push(s);
+    schedule(tracer, st, vs, chosen, hook, &header, entry);
+}
+
+/// Sends the packet to real server `i` of `vs` (NAT forwarding), then on to the exit hooks.
+fn schedule<'a>(
+    tracer: &'a Tracer<'a>,
+    st: &mut State<'a>,
+    vs: &VirtualServer,
+    i: usize,
+    hook: Hook,
+    header: &str,
+    entry: Entry,
+) {
+    let Some(rs) = vs.real_servers.get(i) else { return };
+    let mut why = format!("IPVS (Masq) rewrites the destination to {}", rs.endpoint_string());
+    if vs.timeout > 0 {
+        why.push_str(&format!(
+            "; persistent {}: this client's later connections to {} go to the same real server",
+            vs.timeout,
+            join_host_port(vs.address, vs.port)
+        ));
+    }
+    let action = Action::Dnat { ip: rs.address, port: Some(rs.port) };
+    st.steps.push(ipvs_step(hook, header.to_owned(), true, why, Some(action)));
+    st.packet.dst = rs.address;
+    st.packet.dport = Some(rs.port);
+    st.dnat = Some((rs.address, Some(rs.port)));
+    st.ipvs_vs = Some(vs.key());
+    if entry == Entry::Arriving {
+        // Out through LOCAL_OUT (filter OUTPUT) and POSTROUTING.
+        let out = tracer.node.out_interface(rs.address).to_owned();
+        st.plan.extend(traversals(Hook::Output, &[Filter], None, Some(&out)));
+        st.plan.extend(traversals(Hook::Postrouting, &[Mangle, Nat], None, Some(&out)));
+    }
+}
+
+/// A step of the IPVS stage: table `ipvs`, chain `IPVS`, the virtual server as its rule.
+fn ipvs_step(hook: Hook, rule: String, matched: bool, why: String, action: Option<Action>) -> Step {
+    Step {
+        hook,
+        table: "ipvs".to_owned(),
+        chain: "IPVS".to_owned(),
+        rule_index: None,
+        rule,
+        matched,
+        why,
+        action,
+        depth: 0,
     }
 }
