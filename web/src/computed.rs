@@ -123,11 +123,7 @@ impl Computed {
         }
         let settings = ProxySettings::for_node(&self.analysis.cluster, node, mode, self.family);
         let plan = kpsim::proxy::plan(&self.analysis.cluster, &settings);
-        let ruleset = match kpsim::backend::Ruleset::build(&plan) {
-            Ok(ruleset) => ruleset,
-            // Unreachable (every mode builds), kept total without a panic.
-            Err(_) => kpsim::backend::Ruleset::Iptables(kpsim::backend::iptables::build(&plan)),
-        };
+        let ruleset = kpsim::backend::Ruleset::build(&plan);
         let rules = Rc::new(NodeRules { settings, plan, ruleset });
         self.rules.borrow_mut().insert(key, Rc::clone(&rules));
         rules

@@ -142,15 +142,15 @@ pub fn mode_of(m: ModeArg) -> Mode {
 }
 
 /// Builds the node's ruleset in the settings' mode.
-pub fn build_rules(node: &LoadedNode) -> Result<Ruleset, CliError> {
+pub fn build_rules(node: &LoadedNode) -> Ruleset {
     let plan = kpsim::proxy::plan(&node.cluster, &node.settings);
-    Ok(Ruleset::build(&plan)?)
+    Ruleset::build(&plan)
 }
 
 pub fn run(args: &Args) -> Result<Outcome, CliError> {
     let input = Input::read(&args.files)?;
     let node = load_node(&args.node, &input, None)?;
-    let ruleset = build_rules(&node)?;
+    let ruleset = build_rules(&node);
     let text = match (&ruleset, args.format) {
         (Ruleset::Iptables(r), None | Some(Format::Restore)) => r.to_string(),
         (Ruleset::Iptables(r), Some(Format::Save)) => r.save().to_string(),

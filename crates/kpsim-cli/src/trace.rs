@@ -156,7 +156,7 @@ pub fn run(args: &Args) -> Result<Outcome, CliError> {
                 }
             }
         }
-        None => build_rules(&node)?,
+        None => build_rules(&node),
     };
     let choices = if args.all_branches {
         Choices::AllBranches

@@ -107,3 +107,22 @@ fn a_pasted_ruleset_cannot_be_traced_in_ipvs_mode() {
     assert!(!out.status.success(), "{err}\n{}", String::from_utf8_lossy(&out.stdout));
     assert!(err.contains("IPVS node is traced from its manifests"), "{err}");
 }
+
+#[test]
+fn a_cluster_trace_in_ipvs_mode_is_scheduled_by_ipvs_and_a_ping_is_rejected() {
+    let walkthrough = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../kpsim/tests/data/examples/kube-proxy.yaml")
+        .display()
+        .to_string();
+    let args = ["trace", "--mode", "ipvs", "--from", "pod-client", "--to", "service:8080"];
+    let out = kpsim(&[&args[..], &[walkthrough.as_str()]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("INPUT ipvs IPVS: DNAT 10.100.253.115:8080 → 10.244."), "{text}");
+    assert!(text.contains("outcome: delivered to default/server-pod-"), "{text}");
+    let ping = ["trace", "--mode", "ipvs", "--proto", "icmp", "--from", "pod-client", "--to"];
+    let out = kpsim(&[&ping[..], &["svc/default/service", walkthrough.as_str()]].concat());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("local 10.100.253.115 dev kube-ipvs0"), "{text}");
+    assert!(text.contains("outcome: refused"), "{text}");
+}

@@ -60,7 +60,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| kpsim::proxy::plan(black_box(cluster), &settings))
     });
     g.bench_function("iptables ruleset + restore text (selected node)", |b| {
-        b.iter(|| Ruleset::build(black_box(&plan)).map(|r| r.to_string()))
+        b.iter(|| Ruleset::build(black_box(&plan)).to_string())
     });
     g.bench_function("ClusterNetwork::new", |b| {
         b.iter(|| ClusterNetwork::new(black_box(cluster), &experiments))

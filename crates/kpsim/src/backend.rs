@@ -3,8 +3,6 @@
 //!
 //! Each backend speaks its own vocabulary (`iptables::Rule`, `nftables::Rule`,
 //! `ipvs::VirtualServer`); [`Ruleset`] is the closed set of them, dispatched with `match`.
-//! Every mode builds; what a mode cannot do yet (tracing packets through IPVS) is an
-//! [`UnsupportedMode`] error where it is asked for, never a silent fallback to another mode.
 
 pub mod iptables;
 pub mod ipvs;
@@ -78,22 +76,6 @@ pub enum Ruleset {
     Ipvs(ipvs::Ruleset),
 }
 
-/// A mode kpsim cannot do what was asked in (tracing packets through IPVS state).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UnsupportedMode(pub Mode);
-
-impl fmt::Display for UnsupportedMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "packets are not simulated yet in proxy mode `{}` (its rules are: `kpsim rules --mode {}`; traces work in iptables and nftables mode)",
-            self.0, self.0
-        )
-    }
-}
-
-impl std::error::Error for UnsupportedMode {}
-
 impl Ruleset {
     /// Builds the ruleset of the plan's mode (`plan.settings.mode`).
     ///
@@ -102,17 +84,17 @@ impl Ruleset {
     /// let mut settings = kpsim::settings::ProxySettings::for_node(
     ///     &analysis.cluster, "minikube", kpsim::settings::Mode::Nftables, kpsim::net::IpFamily::V4);
     /// let plan = kpsim::proxy::plan(&analysis.cluster, &settings);
-    /// let rules = kpsim::backend::Ruleset::build(&plan).unwrap();
+    /// let rules = kpsim::backend::Ruleset::build(&plan);
     /// assert!(rules.to_string().starts_with("add table ip kube-proxy"));
     /// settings.mode = kpsim::settings::Mode::Iptables;
-    /// let rules = kpsim::backend::Ruleset::build(&kpsim::proxy::plan(&analysis.cluster, &settings)).unwrap();
+    /// let rules = kpsim::backend::Ruleset::build(&kpsim::proxy::plan(&analysis.cluster, &settings));
     /// assert!(rules.to_string().starts_with("*filter"));
     /// ```
-    pub fn build(plan: &ProxyPlan) -> Result<Ruleset, UnsupportedMode> {
+    pub fn build(plan: &ProxyPlan) -> Ruleset {
         match plan.settings.mode {
-            Mode::Iptables => Ok(Ruleset::Iptables(iptables::build(plan))),
-            Mode::Nftables => Ok(Ruleset::Nftables(nftables::build(plan))),
-            Mode::Ipvs => Ok(Ruleset::Ipvs(ipvs::build(plan))),
+            Mode::Iptables => Ruleset::Iptables(iptables::build(plan)),
+            Mode::Nftables => Ruleset::Nftables(nftables::build(plan)),
+            Mode::Ipvs => Ruleset::Ipvs(ipvs::build(plan)),
         }
     }
 

@@ -35,7 +35,7 @@ pub fn entry_for(settings: &ProxySettings, src: IpAddr) -> Entry {
 /// let analysis = kpsim::analyze(include_str!("../tests/data/examples/kube-proxy.yaml"), Default::default());
 /// let settings = kpsim::settings::ProxySettings::for_node(
 ///     &analysis.cluster, "minikube", kpsim::settings::Mode::Nftables, kpsim::net::IpFamily::V4);
-/// let rules = kpsim::backend::Ruleset::build(&kpsim::proxy::plan(&analysis.cluster, &settings)).unwrap();
+/// let rules = kpsim::backend::Ruleset::build(&kpsim::proxy::plan(&analysis.cluster, &settings));
 /// // Ping a ClusterIP in nftables mode: rejected at once by `cluster-ips-check`.
 /// let ping = Packet::new("10.244.0.3".parse().unwrap(), "10.96.0.10".parse().unwrap(), PacketProtocol::Icmp, None);
 /// let trace = kpsim::sim::trace_node(&rules, &settings, ping, kpsim::sim::entry_for(&settings, ping.src), Choices::Seed(0));

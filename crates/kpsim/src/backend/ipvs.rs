@@ -5,8 +5,8 @@
 //!
 //! `Display` of [`Ruleset`] shows the four in one text; each section has its own view
 //! ([`Ruleset::ipvsadm`], [`Ruleset::ipset_restore`], the skeleton's `Display` = the exact
-//! `iptables-restore` input). This module does not walk packets: tracing an IPVS ruleset is
-//! not simulated yet.
+//! `iptables-restore` input). This module does not walk packets through the state: that is
+//! `sim::ipvs`.
 
 mod build;
 mod ipset;
