@@ -225,6 +225,7 @@ impl Ruleset {
 }
 
 /// [`Ruleset::on_node`].
+#[derive(Debug, Clone, Copy)]
 pub struct OnNode<'a>(&'a Ruleset);
 
 impl fmt::Display for OnNode<'_> {
