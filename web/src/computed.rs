@@ -113,10 +113,8 @@ impl Computed {
         }
     }
 
-    /// kube-proxy's plan and ruleset on `node` in `mode`, computed on first use. IPVS is
-    /// not simulated: it is shown as iptables (the page never offers it).
+    /// kube-proxy's plan and ruleset on `node` in `mode`, computed on first use.
     pub fn rules(&self, node: &str, mode: Mode) -> Rc<NodeRules> {
-        let mode = if mode == Mode::Nftables { Mode::Nftables } else { Mode::Iptables };
         let key = (node.to_owned(), mode);
         if let Some(rules) = self.rules.borrow().get(&key) {
             return Rc::clone(rules);

@@ -1,5 +1,5 @@
-//! Which kube-proxy the panels show: the node it runs on and its mode (iptables or
-//! nftables). Shared by the Endpoints, Rules and Trace panels. Each node is marked with what
+//! Which kube-proxy the panels show: the node it runs on and its mode (iptables, nftables
+//! or IPVS). Shared by the Endpoints, Rules and Trace panels. Each node is marked with what
 //! the Cluster trace did there (rules it acted by, kube-proxy frozen or absent).
 
 use std::collections::BTreeMap;
@@ -60,6 +60,7 @@ pub fn NodeModeBar(props: &Props) -> Html {
                 <legend>{ "mode" }</legend>
                 { mode_input(Mode::Iptables) }
                 { mode_input(Mode::Nftables) }
+                { mode_input(Mode::Ipvs) }
             </fieldset>
         </div>
     }

@@ -130,9 +130,6 @@ impl Doc {
 
     fn normalized(mut self) -> Doc {
         self.split = self.split.clamp(SPLIT_MIN, SPLIT_MAX);
-        if self.mode == Mode::Ipvs {
-            self.mode = Mode::Iptables;
-        }
         self
     }
 }
@@ -174,7 +171,7 @@ mod tests {
     fn out_of_range_values_are_brought_back() {
         let doc = Doc::from_json(r#"{"split":3,"mode":"ipvs"}"#).expect("doc");
         assert_eq!(doc.split, SPLIT_MIN);
-        assert_eq!(doc.mode, Mode::Iptables);
+        assert_eq!(doc.mode, Mode::Ipvs, "every mode is shown");
         assert!(Doc::from_json(r#"{"split":"wide"}"#).is_err());
         assert!(Doc::from_json("not json").is_err());
     }

@@ -36,7 +36,8 @@ pub struct ServicePortView {
     /// What happens to traffic when no endpoint is used, or `None`.
     pub outcome: Option<Outcome>,
     pub findings: Vec<DiagnosticRow>,
-    /// The service-port chain this port dispatches from (`KUBE-SVC-…`, `service-…`).
+    /// The service-port chain this port dispatches from (`KUBE-SVC-…`, `service-…`), or in
+    /// IPVS mode its ClusterIP's virtual server (`TCP  10.96.0.10:53`).
     pub chain: String,
     pub built_in: bool,
 }
@@ -187,7 +188,9 @@ fn port_view(sp: &ServicePortPlan, node: &str, mode: Mode) -> ServicePortView {
     };
     let chain = match mode {
         Mode::Nftables => format!("service-{}", naming::nft_service_base(&sp.name)),
-        _ => naming::svc_chain(&sp.name),
+        Mode::Iptables => naming::svc_chain(&sp.name),
+        // No chain per port: the ClusterIP's virtual server, as `ipvsadm -Ln` names it.
+        Mode::Ipvs => format!("{protocol}  {}", join_host_port(sp.cluster_ip, sp.port)),
     };
     ServicePortView {
         name: sp.name.to_string(),
@@ -342,10 +345,13 @@ mod tests {
     }
 
     #[test]
-    fn nftables_ports_name_their_service_chain() {
+    fn nftables_and_ipvs_ports_name_where_they_dispatch_from() {
         let c = Computed::new(examples::WALKTHROUGH.text.into());
         let rules = c.rules("minikube", Mode::Nftables);
         let v = endpoints_view(&c.analysis, &rules.plan);
         assert!(port(&v, "default/service:http").chain.starts_with("service-"));
+        let rules = c.rules("minikube", Mode::Ipvs);
+        let v = endpoints_view(&c.analysis, &rules.plan);
+        assert_eq!(port(&v, "default/service:http").chain, "TCP  10.100.253.115:8080");
     }
 }

@@ -100,7 +100,7 @@ fn every_panel(text: &str) {
     let _ = object_rows(&analysis.manifests);
     let _ = suggestions(cluster, c.family);
     for node in c.nodes.iter().take(3) {
-        for mode in [Mode::Iptables, Mode::Nftables] {
+        for mode in [Mode::Iptables, Mode::Nftables, Mode::Ipvs] {
             let rules = c.rules(node, mode);
             let _ = endpoints_view(analysis, &rules.plan);
             for spelling in [Spelling::Written, Spelling::OnNode] {

@@ -38,6 +38,8 @@ impl Spelling {
         match (mode, self) {
             (Mode::Nftables, Spelling::Written) => "nft -f transaction",
             (Mode::Nftables, Spelling::OnNode) => "nft list table",
+            (Mode::Ipvs, Spelling::Written) => "IPVS, ipsets, iptables-restore input",
+            (Mode::Ipvs, Spelling::OnNode) => "IPVS, ipsets, iptables-save",
             (_, Spelling::Written) => "iptables-restore input",
             (_, Spelling::OnNode) => "iptables-save",
         }
@@ -147,13 +149,14 @@ pub fn rules_view(
             };
             (Mode::Nftables, text, ext, nftables_tables(r, spelling))
         }
-        // IPVS state: its text in sections, and the iptables skeleton as chains.
-        Ruleset::Ipvs(r) => (
-            Mode::Ipvs,
-            r.to_string(),
-            "ipvs",
-            iptables_tables(&r.iptables.to_iptables(), spelling),
-        ),
+        // IPVS state: its text in sections, and the iptables rules as chains.
+        Ruleset::Ipvs(r) => {
+            let (text, ext) = match spelling {
+                Spelling::Written => (r.to_string(), "ipvs"),
+                Spelling::OnNode => (r.on_node().to_string(), "ipvs-save"),
+            };
+            (Mode::Ipvs, text, ext, iptables_tables(&r.iptables.to_iptables(), spelling))
+        }
     };
     let rule_count: usize = tables.iter().flat_map(|t| &t.chains).map(|c| c.rules.len()).sum();
     let chain_count: usize = tables.iter().map(|t| t.chains.len()).sum();
@@ -486,7 +489,7 @@ mod tests {
 
     #[test]
     fn each_chain_is_owned_by_exactly_one_jump_or_is_a_root() {
-        for mode in [Mode::Iptables, Mode::Nftables] {
+        for mode in [Mode::Iptables, Mode::Nftables, Mode::Ipvs] {
             let v = view(examples::WALKTHROUGH.text, mode, Spelling::OnNode);
             for t in &v.tables {
                 let mut owners = vec![0; t.chains.len()];
@@ -536,6 +539,28 @@ mod tests {
             "{endpoints:?}"
         );
         assert_eq!(v.file_name, "minikube.nft");
+    }
+
+    #[test]
+    fn ipvs_shows_its_virtual_servers_and_sets_and_the_iptables_rules_as_chains() {
+        let written = view(examples::WALKTHROUGH.text, Mode::Ipvs, Spelling::Written);
+        assert_eq!(written.file_name, "minikube.ipvs");
+        assert!(written.text.starts_with("# kube-ipvs0 addresses\n"), "{}", written.text);
+        assert!(written.text.contains("\nTCP  10.100.253.115:8080 rr\n"), "{}", written.text);
+        assert!(written.text.contains("\n# iptables-restore input\n*nat\n"));
+        let nat = written.tables.iter().find(|t| t.title == "nat").expect("nat");
+        let services = nat.chains.iter().find(|c| c.name == "KUBE-SERVICES").expect("chain");
+        assert!(
+            services.rules.iter().any(|r| r.text.contains("--match-set KUBE-CLUSTER-IP dst,dst")),
+            "{services:?}"
+        );
+        let saved = view(examples::WALKTHROUGH.text, Mode::Ipvs, Spelling::OnNode);
+        assert_eq!(saved.file_name, "minikube.ipvs-save");
+        assert!(saved.text.contains("\n# iptables-save\n"), "{}", saved.text);
+        assert!(saved.text.contains(
+            "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"
+        ));
+        assert_eq!(Spelling::OnNode.label(Mode::Ipvs), "IPVS, ipsets, iptables-save");
     }
 
     #[test]

@@ -82,6 +82,23 @@ test('switching to nftables shows the nft transaction and its service chain', as
   });
 });
 
+test('switching to IPVS shows kube-ipvs0, the virtual server with both server pods, and the ipset rules', async (t) => {
+  await withPage(browser, t, async (page, log) => {
+    await openApp(page);
+    await settled(page);
+    await page.locator('label[for="mode-ipvs"]').click();
+    await page.locator('#panel-rules[data-mode="ipvs"]').waitFor();
+    const text = await page.locator('#rules-text').textContent();
+    assert.match(text, /^# kube-ipvs0 addresses\n/);
+    assert.match(text, /\n10\.100\.253\.115\/32\n/);
+    assert.match(text, /\nTCP {2}10\.100\.253\.115:8080 rr\n(  -> 10\.244\.[12]\.2:80 +Masq +1 +0 +0\n){2}/);
+    assert.match(text, /-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT\n/);
+    const titles = await chainTitles(page);
+    assert.ok('KUBE-SERVICES' in titles, JSON.stringify(titles));
+    assert.deepEqual(problems(log), []);
+  });
+});
+
 test('the trace from pod-client to service:8080 ends at a server pod, and the rules it matched are highlighted', async (t) => {
   await withPage(browser, t, async (page, log) => {
     await openApp(page);

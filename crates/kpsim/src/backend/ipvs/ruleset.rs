@@ -208,14 +208,15 @@ impl Ruleset {
     pub fn ipset_restore(&self) -> super::ipset::IpsetRestore<'_> {
         super::ipset::IpsetRestore(&self.ipsets)
     }
-}
 
-/// The four sections, each under a `#` heading: the `kube-ipvs0` addresses, the virtual
-/// servers (`ipvsadm -Ln`), the ipsets (`ipset restore` input, empty sets included), and the
-/// `iptables-restore` input kube-proxy writes (exact), followed by the jump rules it inserts
-/// into the built-in chains outside that input.
-impl fmt::Display for Ruleset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// What an admin sees on the node: the same sections as [`Display`](fmt::Display), with
+    /// the iptables rules as `iptables-save` prints them (the built-in chains' jumps
+    /// included) instead of kube-proxy's restore input.
+    pub fn on_node(&self) -> OnNode<'_> {
+        OnNode(self)
+    }
+
+    fn write_ipvs_sections(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "# {DUMMY_INTERFACE} addresses")?;
         write!(f, "{}", self.dummy)?;
         writeln!(f)?;
@@ -224,7 +225,29 @@ impl fmt::Display for Ruleset {
         writeln!(f)?;
         writeln!(f, "# ipsets (ipset restore input)")?;
         write!(f, "{}", self.ipset_restore())?;
-        writeln!(f)?;
+        writeln!(f)
+    }
+}
+
+/// [`Ruleset::on_node`].
+#[derive(Debug, Clone, Copy)]
+pub struct OnNode<'a>(&'a Ruleset);
+
+impl fmt::Display for OnNode<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write_ipvs_sections(f)?;
+        writeln!(f, "# iptables-save")?;
+        write!(f, "{}", self.0.iptables.to_iptables().save())
+    }
+}
+
+/// The four sections, each under a `#` heading: the `kube-ipvs0` addresses, the virtual
+/// servers (`ipvsadm -Ln`), the ipsets (`ipset restore` input, empty sets included), and the
+/// `iptables-restore` input kube-proxy writes (exact), followed by the jump rules it inserts
+/// into the built-in chains outside that input.
+impl fmt::Display for Ruleset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_ipvs_sections(f)?;
         writeln!(f, "# iptables-restore input")?;
         write!(f, "{}", self.iptables)?;
         writeln!(f)?;
