@@ -183,7 +183,7 @@ mod tests {
         assert!(Rc::ptr_eq(&a, &b));
         let nft = c.rules("minikube", Mode::Nftables);
         assert_eq!(nft.ruleset.mode(), Mode::Nftables);
-        assert_eq!(c.rules("minikube", Mode::Ipvs).ruleset.mode(), Mode::Iptables);
+        assert_eq!(c.rules("minikube", Mode::Ipvs).ruleset.mode(), Mode::Ipvs);
         assert_eq!(a.settings.node_name, "minikube");
     }
 
