@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::build::pod::{PodRequest, builtin_pod};
-use super::names::{generate_name, template_hash};
+use super::names::{fnv32a, generate_name, template_hash};
 use super::{
     AddressType, Cidr, ClusterIp, ClusterIpFields, ContainerPort, Endpoint, EndpointConditions,
     EndpointPort, EndpointSlice, IpFamily, Marked, Node, Origin, Pod, PodOwner, Protocol,
@@ -149,7 +149,7 @@ pub fn kube_dns_service(service_cidr: Cidr) -> Option<Service> {
 /// The one CoreDNS pod minikube runs, `kube-system/coredns-<hash>-<suffix>`, on the control
 /// plane node. Its IP is allocated with the other pods.
 pub(crate) fn coredns_pod(control_plane: &str) -> PodRequest {
-    let hash = template_hash("kube-system/coredns");
+    let hash = template_hash(fnv32a(b"kube-system/coredns"));
     let replica_set = format!("coredns-{hash}");
     let name = generate_name(&format!("{replica_set}-"), "kube-system/coredns/0");
     let container_port = |name: &str, port: u16, protocol: Protocol| ContainerPort {

@@ -22,7 +22,7 @@ use k8s_openapi::api::core::v1 as core;
 
 use super::build::fields::ObjectDiagnostics;
 use super::build::pod::{PodRequest, Toleration, controller_owner, read_pod_spec};
-use super::names::{template_hash, unique_generated_name};
+use super::names::{fnv32a, template_hash, unique_generated_name};
 use super::{Marked, Node, PodOwner};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::{Manifests, Object, Resource};
@@ -120,10 +120,13 @@ pub(crate) fn expand(
     }
     let mut d = ObjectDiagnostics { manifests, object, out };
     let replicas = |r: Option<i32>| usize::try_from(r.unwrap_or(1)).unwrap_or(0);
+    // What the controllers hash. A workload written without a template has an empty one
+    // (k8s-openapi's default): `{}` is the canonical form of an empty mapping.
+    let template = object.template_fingerprint.unwrap_or_else(|| fnv32a(b"{}"));
     match &object.resource {
         Resource::Deployment(dep) => {
             let Some(spec) = dep.spec.spec_ref() else { return Vec::new() };
-            let hash = template_hash(&serde_json::to_string(&spec.template).unwrap_or_default());
+            let hash = template_hash(template);
             let rs = format!("{name}-{hash}");
             let owner = PodOwner { kind: "ReplicaSet".to_owned(), name: rs.clone() };
             let labels = [("pod-template-hash".to_owned(), hash)];
@@ -147,10 +150,7 @@ pub(crate) fn expand(
         }
         Resource::StatefulSet(sts) => {
             let Some(spec) = sts.spec.spec_ref() else { return Vec::new() };
-            let revision = format!(
-                "{name}-{}",
-                template_hash(&serde_json::to_string(&spec.template).unwrap_or_default())
-            );
+            let revision = format!("{name}-{}", template_hash(template));
             let owner = PodOwner { kind: "StatefulSet".to_owned(), name: name.clone() };
             let service_name = spec.service_name.clone().filter(|s| !s.is_empty());
             (0..replicas(spec.replicas))
@@ -182,8 +182,7 @@ pub(crate) fn expand(
         }
         Resource::DaemonSet(ds) => {
             let Some(spec) = ds.spec.spec_ref() else { return Vec::new() };
-            let revision =
-                template_hash(&serde_json::to_string(&spec.template).unwrap_or_default());
+            let revision = template_hash(template);
             let owner = PodOwner { kind: "DaemonSet".to_owned(), name: name.clone() };
             let labels = [
                 ("controller-revision-hash".to_owned(), revision),
