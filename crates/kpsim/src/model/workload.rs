@@ -104,7 +104,8 @@ impl Existing {
     }
 }
 
-/// Expands one workload object into the pods its controller would create.
+/// Expands one workload object into the pods its controller would create. `nodes` are in
+/// name order (a DaemonSet's pods are made in that order).
 pub(crate) fn expand(
     manifests: &Manifests,
     object: &Object,
@@ -262,10 +263,12 @@ fn from_template(
 ) -> PodRequest {
     let mut labels = template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
     labels.extend(extra_labels.iter().cloned());
-    let spec = template.spec.clone().unwrap_or_default();
+    // Borrowed, not cloned: a clone would copy (and compile the `Clone` of) every PodSpec type.
+    let default = core::PodSpec::default();
+    let spec = template.spec.as_ref().unwrap_or(&default);
     read_pod_spec(
         d,
-        &spec,
+        spec,
         "spec.template.spec",
         namespace.to_owned(),
         name,
