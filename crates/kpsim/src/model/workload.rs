@@ -105,6 +105,7 @@ impl Existing {
 }
 
 /// Expands one workload object into the pods its controller would create. `nodes` are in
+/// name order (a DaemonSet's pods are made in that order). `nodes` are in
 /// name order (a DaemonSet's pods are made in that order).
 pub(crate) fn expand(
     manifests: &Manifests,
@@ -189,10 +190,8 @@ pub(crate) fn expand(
                 ("controller-revision-hash".to_owned(), revision),
                 ("pod-template-generation".to_owned(), "1".to_owned()),
             ];
-            let mut sorted: Vec<&Node> = nodes.iter().collect();
-            sorted.sort_by(|a, b| a.name.cmp(&b.name));
             let mut pods = Vec::new();
-            for node in sorted {
+            for node in nodes {
                 let seed = format!("{namespace}/{name}/{}", node.name);
                 let pod_name = unique_generated_name(
                     &format!("{name}-"),
