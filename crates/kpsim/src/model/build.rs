@@ -429,9 +429,7 @@ fn finish(
             out.push(d);
         }
     }
-    out.sort_by_key(|d| {
-        (d.location.line != 0, d.location.document, d.location.line, d.location.column)
-    });
+    crate::diagnostic::sort_by_location(&mut out);
     out
 }
 
