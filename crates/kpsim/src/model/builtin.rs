@@ -85,10 +85,14 @@ fn service(
         ClusterIp::Ips(ips) => ips.iter().map(|ip| IpFamily::of(*ip)).collect(),
         _ => Vec::new(),
     };
+    let mut owned_labels = BTreeMap::new();
+    for (k, v) in labels {
+        owned_labels.insert((*k).to_owned(), (*v).to_owned());
+    }
     Service {
         namespace: namespace.to_owned(),
         name: name.to_owned(),
-        labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        labels: owned_labels,
         service_type: Marked::defaulted(ServiceType::ClusterIP),
         cluster_ip,
         cluster_ip_fields: ClusterIpFields { cluster_ip: true, cluster_ips: true },
