@@ -170,9 +170,8 @@ fn add_hints(service: &Service, endpoints: &mut [Endpoint]) {
 }
 
 fn slice_labels(service: &Service) -> BTreeMap<String, String> {
+    // The Service's labels, with the controller's own replacing any given.
     let mut labels: BTreeMap<String, String> = service.labels.clone();
-    labels.remove(SERVICE_NAME_LABEL);
-    labels.remove(MANAGED_BY_LABEL);
     if !matches!(service.cluster_ip.value, ClusterIp::Ips(_)) {
         labels.insert(HEADLESS_LABEL.to_owned(), String::new());
     }
