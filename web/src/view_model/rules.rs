@@ -350,8 +350,8 @@ fn nftables_tables(r: &nftables::Ruleset, spelling: Spelling) -> Vec<TableView> 
                     ..ChainView::default()
                 })
                 .collect();
-            let base: BTreeSet<&str> =
-                table.chains.iter().filter(|c| c.base.is_some()).map(|c| c.name.as_str()).collect();
+            let mut base: BTreeSet<&str> = BTreeSet::new();
+            base.extend(table.chains.iter().filter(|c| c.base.is_some()).map(|c| c.name.as_str()));
             tree(format!("{} {}", table.family, table.name), views, |c| {
                 base.contains(c.name.as_str())
             })
