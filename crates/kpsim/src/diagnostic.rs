@@ -196,3 +196,11 @@ impl fmt::Display for Diagnostic {
 pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
     diagnostics.iter().any(Diagnostic::is_error)
 }
+
+/// Puts diagnostics in reading order: those not located in the text (line 0) first, then by
+/// document, line and column. Stable: diagnostics at one place keep the order they were made in.
+pub fn sort_by_location(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by_key(|d| {
+        (d.location.line != 0, d.location.document, d.location.line, d.location.column)
+    });
+}

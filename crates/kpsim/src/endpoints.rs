@@ -170,12 +170,8 @@ fn add_hints(service: &Service, endpoints: &mut [Endpoint]) {
 }
 
 fn slice_labels(service: &Service) -> BTreeMap<String, String> {
-    let mut labels: BTreeMap<String, String> = service
-        .labels
-        .iter()
-        .filter(|(k, _)| k.as_str() != SERVICE_NAME_LABEL && k.as_str() != MANAGED_BY_LABEL)
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    // The Service's labels, with the controller's own replacing any given.
+    let mut labels: BTreeMap<String, String> = service.labels.clone();
     if !matches!(service.cluster_ip.value, ClusterIp::Ips(_)) {
         labels.insert(HEADLESS_LABEL.to_owned(), String::new());
     }
@@ -262,12 +258,14 @@ pub fn reconcile(cluster: &Cluster) -> Vec<EndpointSlice> {
     for key in cluster.endpoint_slices.keys() {
         taken.entry(key.namespace.clone()).or_default().insert(key.name.clone());
     }
-    let given: BTreeSet<NamespacedName> = cluster
-        .endpoint_slices
-        .values()
-        .filter(|s| s.origin != SliceOrigin::Controller)
-        .filter_map(|s| s.service_name.as_ref().map(|n| NamespacedName::new(&s.namespace, n)))
-        .collect();
+    let mut given: BTreeSet<NamespacedName> = BTreeSet::new();
+    given.extend(
+        cluster
+            .endpoint_slices
+            .values()
+            .filter(|s| s.origin != SliceOrigin::Controller)
+            .filter_map(|s| s.service_name.as_ref().map(|n| NamespacedName::new(&s.namespace, n))),
+    );
     let mut out = Vec::new();
     for (key, service) in &cluster.services {
         if given.contains(key) {

@@ -82,9 +82,7 @@ pub fn analyze(text: &str, admission: model::Admission) -> Analysis {
     let (cluster, model_diagnostics) = model::build::build(&manifests, admission);
     let mut diagnostics = manifests.diagnostics.clone();
     diagnostics.extend(model_diagnostics);
-    diagnostics.sort_by_key(|d| {
-        (d.location.line != 0, d.location.document, d.location.line, d.location.column)
-    });
+    diagnostic::sort_by_location(&mut diagnostics);
     Analysis { manifests, cluster, diagnostics }
 }
 

@@ -6,6 +6,7 @@
 
 mod decode;
 mod deserializer;
+pub(crate) mod fingerprint;
 mod items;
 mod list;
 mod locate;
@@ -114,6 +115,9 @@ pub struct Object {
     /// For an item of a List or array: where its text is in the document, so its fields are
     /// located by searching the item alone.
     pub item: Option<ItemSpan>,
+    /// For a workload: the fingerprint of its `spec.template` as written (key order, comments
+    /// and quoting aside; see [`fingerprint`]), what its controller's generated names hash.
+    pub template_fingerprint: Option<u32>,
 }
 
 impl Object {
@@ -269,8 +273,13 @@ fn parse_tree(doc: &Document<'_>, tree: &Tree, out: &mut Manifests) {
     let mut ignored = Vec::new();
     match decode(api_version, kind, tree, root, &mut ignored) {
         Decoded::Object(resource) => {
-            let object =
-                Object { resource, location: doc_location, path_prefix: String::new(), item: None };
+            let object = Object {
+                resource,
+                location: doc_location,
+                path_prefix: String::new(),
+                item: None,
+                template_fingerprint: fingerprint::template(tree, root),
+            };
             report_ignored(out, &object, ignored);
             out.objects.push(object);
         }

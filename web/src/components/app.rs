@@ -131,14 +131,15 @@ pub fn App() -> Html {
     // sync: the Rules and Trace panels show and walk those rules, as the Cluster trace does.
     let synced: Rc<BTreeMap<String, Rc<Computed>>> = {
         let form = &doc.cluster_trace;
-        let map: BTreeMap<String, Rc<Computed>> = form
-            .frozen
-            .iter()
-            .filter(|(n, _)| matches!(form.kube_proxy(n), NodeKubeProxy::Frozen(_)))
-            .filter_map(|(n, f)| {
-                frozen.iter().find(|c| *c.text == *f.text).map(|c| (n.clone(), Rc::clone(c)))
-            })
-            .collect();
+        let mut map: BTreeMap<String, Rc<Computed>> = BTreeMap::new();
+        map.extend(
+            form.frozen
+                .iter()
+                .filter(|(n, _)| matches!(form.kube_proxy(n), NodeKubeProxy::Frozen(_)))
+                .filter_map(|(n, f)| {
+                    frozen.iter().find(|c| *c.text == *f.text).map(|c| (n.clone(), Rc::clone(c)))
+                }),
+        );
         let ids: Vec<(String, u64)> = map.iter().map(|(n, c)| (n.clone(), c.id())).collect();
         use_memo(ids, move |_| map)
     };

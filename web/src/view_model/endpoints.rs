@@ -78,7 +78,8 @@ pub fn endpoints_view(analysis: &Analysis, plan: &ProxyPlan) -> EndpointsView {
     let built_in = |namespace: &str, name: &str| {
         analysis.cluster.service(namespace, name).is_none_or(|s| s.span.document.is_none())
     };
-    let mut ports: Vec<ServicePortView> = plan
+    // The input's Services first, the built-in ones (`kubernetes`, `kube-dns`) after them.
+    let (mut ports, built_ins): (Vec<ServicePortView>, Vec<ServicePortView>) = plan
         .service_ports
         .iter()
         .map(|sp| {
@@ -87,8 +88,8 @@ pub fn endpoints_view(analysis: &Analysis, plan: &ProxyPlan) -> EndpointsView {
             view.built_in = built_in(&sp.name.namespace, &sp.name.name);
             view
         })
-        .collect();
-    ports.sort_by_key(|p| p.built_in);
+        .partition(|p| !p.built_in);
+    ports.extend(built_ins);
     let mut without_rules = Vec::new();
     for (key, svc) in &analysis.cluster.services {
         if plan

@@ -401,7 +401,9 @@ pub fn path_diagram(
                 });
             }
         }
-        pods.sort_by_key(|p| !p.on_path);
+        let (mut pods, others): (Vec<PodPlace>, Vec<PodPlace>) =
+            pods.into_iter().partition(|p| p.on_path);
+        pods.extend(others);
         let more = pods.len().saturating_sub(MAX_PODS_PER_NODE);
         pods.truncate(MAX_PODS_PER_NODE);
         node_pods.push((pods, more));

@@ -210,10 +210,11 @@ fn same_table(step_table: &str, short: &str) -> bool {
 
 fn iptables_tables(r: &iptables::Ruleset, spelling: Spelling) -> Vec<TableView> {
     // nat first: it is where Services are.
-    let mut tables: Vec<&iptables::Table> = r.tables.iter().collect();
-    tables.sort_by_key(|t| t.name != iptables::TableName::Nat);
-    tables
-        .into_iter()
+    let is_nat = |t: &&iptables::Table| t.name == iptables::TableName::Nat;
+    let (nat, others): (Vec<&iptables::Table>, Vec<&iptables::Table>) =
+        r.tables.iter().partition(is_nat);
+    nat.into_iter()
+        .chain(others)
         .map(|table| {
             let chains = table.chains();
             let index: HashMap<&str, usize> =
@@ -359,8 +360,8 @@ fn nftables_tables(r: &nftables::Ruleset, spelling: Spelling) -> Vec<TableView> 
                     ..ChainView::default()
                 })
                 .collect();
-            let base: BTreeSet<&str> =
-                table.chains.iter().filter(|c| c.base.is_some()).map(|c| c.name.as_str()).collect();
+            let mut base: BTreeSet<&str> = BTreeSet::new();
+            base.extend(table.chains.iter().filter(|c| c.base.is_some()).map(|c| c.name.as_str()));
             tree(format!("{} {}", table.family, table.name), views, |c| {
                 base.contains(c.name.as_str())
             })
@@ -383,8 +384,9 @@ fn tree(
             }
         }
     }
-    let mut candidates: Vec<usize> = (0..chains.len()).filter(|&i| !referenced[i]).collect();
-    candidates.sort_by_key(|&i| !is_entry(&chains[i]));
+    let (mut candidates, others): (Vec<usize>, Vec<usize>) =
+        (0..chains.len()).filter(|&i| !referenced[i]).partition(|&i| is_entry(&chains[i]));
+    candidates.extend(others);
     let mut seen = vec![false; chains.len()];
     let mut roots = Vec::new();
     let walk_from = |start: usize, chains: &mut Vec<ChainView>, seen: &mut Vec<bool>| {

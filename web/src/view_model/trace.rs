@@ -346,12 +346,14 @@ pub struct StepRow {
 
 /// The rows of a trace; `cluster` names the pods behind the destinations.
 pub fn node_trace_view(trace: &Trace, cluster: &Cluster) -> NodeTraceView {
-    let pods_by_ip: BTreeMap<IpAddr, &Pod> = cluster
-        .pods
-        .values()
-        .filter(|p| !p.host_network)
-        .flat_map(|p| p.pod_ips.value.iter().map(move |ip| (*ip, p)))
-        .collect();
+    let mut pods_by_ip: BTreeMap<IpAddr, &Pod> = BTreeMap::new();
+    pods_by_ip.extend(
+        cluster
+            .pods
+            .values()
+            .filter(|p| !p.host_network)
+            .flat_map(|p| p.pod_ips.value.iter().map(move |ip| (*ip, p))),
+    );
     let mut destinations: Vec<DestinationRow> = Vec::new();
     for path in &trace.paths {
         if let (Verdict::Dnat, Some((ip, port))) = (path.verdict, path.dnat) {

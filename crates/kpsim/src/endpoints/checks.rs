@@ -28,12 +28,14 @@ pub(crate) fn selector_diagnostics(cluster: &Cluster) -> Vec<Diagnostic> {
             .filter(|p| p.matches(selector))
             .collect();
         if matched.is_empty() {
-            let elsewhere: BTreeSet<&str> = cluster
-                .pods
-                .values()
-                .filter(|p| p.namespace != key.namespace && p.matches(selector))
-                .map(|p| p.namespace.as_str())
-                .collect();
+            let mut elsewhere: BTreeSet<&str> = BTreeSet::new();
+            elsewhere.extend(
+                cluster
+                    .pods
+                    .values()
+                    .filter(|p| p.namespace != key.namespace && p.matches(selector))
+                    .map(|p| p.namespace.as_str()),
+            );
             let d = if elsewhere.is_empty() {
                 Diagnostic::warning(
                     DiagnosticKind::SelectorMatchesNothing,

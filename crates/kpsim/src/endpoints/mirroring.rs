@@ -37,14 +37,9 @@ pub(crate) fn mirror(
 ) -> Vec<EndpointSlice> {
     let namespace = d.object.resource.namespace().to_owned();
     let name = d.object.resource.name().to_owned();
-    let mut labels: BTreeMap<String, String> = endpoints
-        .metadata
-        .labels
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(k, _)| k != SERVICE_NAME_LABEL && k != MANAGED_BY_LABEL)
-        .collect();
+    // The Endpoints' labels, with the mirroring controller's own two replacing any given.
+    let mut labels: BTreeMap<String, String> =
+        endpoints.metadata.labels.clone().unwrap_or_default();
     labels.insert(SERVICE_NAME_LABEL.to_owned(), name.clone());
     labels.insert(MANAGED_BY_LABEL.to_owned(), ENDPOINTSLICE_MIRRORING_CONTROLLER.to_owned());
     let mut out = Vec::new();

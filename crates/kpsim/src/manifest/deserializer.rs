@@ -251,30 +251,10 @@ impl<'t, 'p> NodeDeserializer<'t, 'p> {
             NodeKind::Alias(_) => return Ok(Shape::Scalar(Resolved::Null)),
             NodeKind::Scalar { text, style, tag } => (text.as_str(), *style, tag),
         };
-        let invalid =
-            |what: &str| Err(self.fix(de::Error::invalid_value(Unexpected::Str(text), &what)));
-        let resolved = match tag {
-            Tag::Core(t) if t == "bool" => match scalar::parse_bool(text) {
-                Some(b) => Resolved::Bool(b),
-                None => return invalid("a boolean"),
-            },
-            Tag::Core(t) if t == "int" => match scalar::resolve_int(text) {
-                Some(i) => i,
-                None => return invalid("an integer"),
-            },
-            Tag::Core(t) if t == "float" => match scalar::parse_f64(text) {
-                Some(f) => Resolved::Float(f),
-                None => return invalid("a float"),
-            },
-            Tag::Core(t) if t == "null" => match scalar::is_null(text) {
-                true => Resolved::Null,
-                false => return invalid("null"),
-            },
-            Tag::Core(_) => Resolved::Str(text),
-            Tag::None | Tag::Local(_) if style == Style::Plain => scalar::resolve_plain(text),
-            Tag::None | Tag::Local(_) => Resolved::Str(text),
-        };
-        Ok(Shape::Scalar(resolved))
+        match scalar::resolve(text, style, tag) {
+            Ok(resolved) => Ok(Shape::Scalar(resolved)),
+            Err(what) => Err(self.fix(de::Error::invalid_value(Unexpected::Str(text), &what))),
+        }
     }
 
     /// "invalid type: <what the node is>, expected <exp>", at this node.

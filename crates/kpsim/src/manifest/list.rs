@@ -10,6 +10,7 @@ use serde::de::IgnoredAny;
 
 use super::decode::{Decoded, decode, decode_error, is_known, report_ignored, unknown_kind};
 use super::deserializer::Context;
+use super::fingerprint;
 use super::items::{ItemSpan, find_items};
 use super::tree::{NodeId, Tree};
 use super::{Document, Manifests, Object, locate_in_item, position_location};
@@ -130,8 +131,13 @@ fn parse_items(
         let mut ignored = Vec::new();
         match decode(&api_version, &kind, tree, item, &mut ignored) {
             Decoded::Object(resource) => {
-                let object =
-                    Object { resource, location: item_location, path_prefix: prefix, item: span };
+                let object = Object {
+                    resource,
+                    location: item_location,
+                    path_prefix: prefix,
+                    item: span,
+                    template_fingerprint: fingerprint::template(tree, item),
+                };
                 report_ignored(out, &object, ignored);
                 out.objects.push(object);
             }

@@ -7,6 +7,8 @@
 
 use std::num::ParseIntError;
 
+use super::tree::{Style, Tag};
+
 /// A scalar resolved by the core schema.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Resolved<'a> {
@@ -18,6 +20,28 @@ pub(crate) enum Resolved<'a> {
     Signed128(i128),
     Float(f64),
     Str(&'a str),
+}
+
+/// Resolves a scalar as written: an explicit core tag (`!!int 80`) decides its type, a plain
+/// scalar without one is resolved by [`resolve_plain`], any other is a string. `Err` names
+/// what a tagged scalar's text should have been (`!!int eighty`: "an integer").
+pub(crate) fn resolve<'a>(
+    text: &'a str,
+    style: Style,
+    tag: &Tag,
+) -> Result<Resolved<'a>, &'static str> {
+    Ok(match tag {
+        Tag::Core(t) if t == "bool" => parse_bool(text).map(Resolved::Bool).ok_or("a boolean")?,
+        Tag::Core(t) if t == "int" => resolve_int(text).ok_or("an integer")?,
+        Tag::Core(t) if t == "float" => parse_f64(text).map(Resolved::Float).ok_or("a float")?,
+        Tag::Core(t) if t == "null" => match is_null(text) {
+            true => Resolved::Null,
+            false => return Err("null"),
+        },
+        Tag::Core(_) => Resolved::Str(text),
+        Tag::None | Tag::Local(_) if style == Style::Plain => resolve_plain(text),
+        Tag::None | Tag::Local(_) => Resolved::Str(text),
+    })
 }
 
 /// Resolves a plain, untagged scalar.

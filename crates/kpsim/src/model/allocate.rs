@@ -139,7 +139,8 @@ pub fn node_pod_cidrs(nodes: &mut [Node], cluster: &[Cidr], out: &mut Vec<Diagno
         IpFamily::V6 => 80u8,
     }
     .max(primary.prefix_len());
-    let mut used: BTreeSet<Cidr> = nodes.iter().filter_map(|n| n.pod_cidr(family)).collect();
+    let mut used: BTreeSet<Cidr> = BTreeSet::new();
+    used.extend(nodes.iter().filter_map(|n| n.pod_cidr(family)));
     let mut order: Vec<usize> = (0..nodes.len()).collect();
     order.sort_by(|a, b| nodes[*a].name.cmp(&nodes[*b].name));
     let step_bits = u32::from(host_len(family) - size_len);

@@ -326,11 +326,13 @@ fn add_slices(
                 .insert(NamespacedName::new(&slice.namespace, &slice.name), slice);
         }
     }
-    let services_with_slices: BTreeSet<NamespacedName> = cluster
-        .endpoint_slices
-        .values()
-        .filter_map(|s| s.service_name.as_ref().map(|n| NamespacedName::new(&s.namespace, n)))
-        .collect();
+    let mut services_with_slices: BTreeSet<NamespacedName> = BTreeSet::new();
+    services_with_slices.extend(
+        cluster
+            .endpoint_slices
+            .values()
+            .filter_map(|s| s.service_name.as_ref().map(|n| NamespacedName::new(&s.namespace, n))),
+    );
     let mut taken: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for key in cluster.endpoint_slices.keys() {
         taken.entry(key.namespace.clone()).or_default().insert(key.name.clone());
@@ -429,9 +431,7 @@ fn finish(
             out.push(d);
         }
     }
-    out.sort_by_key(|d| {
-        (d.location.line != 0, d.location.document, d.location.line, d.location.column)
-    });
+    crate::diagnostic::sort_by_location(&mut out);
     out
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::build::pod::{PodRequest, builtin_pod};
-use super::names::{generate_name, template_hash};
+use super::names::{fnv32a, generate_name, template_hash};
 use super::{
     AddressType, Cidr, ClusterIp, ClusterIpFields, ContainerPort, Endpoint, EndpointConditions,
     EndpointPort, EndpointSlice, IpFamily, Marked, Node, Origin, Pod, PodOwner, Protocol,
@@ -85,10 +85,14 @@ fn service(
         ClusterIp::Ips(ips) => ips.iter().map(|ip| IpFamily::of(*ip)).collect(),
         _ => Vec::new(),
     };
+    let mut owned_labels = BTreeMap::new();
+    for (k, v) in labels {
+        owned_labels.insert((*k).to_owned(), (*v).to_owned());
+    }
     Service {
         namespace: namespace.to_owned(),
         name: name.to_owned(),
-        labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        labels: owned_labels,
         service_type: Marked::defaulted(ServiceType::ClusterIP),
         cluster_ip,
         cluster_ip_fields: ClusterIpFields { cluster_ip: true, cluster_ips: true },
@@ -149,7 +153,7 @@ pub fn kube_dns_service(service_cidr: Cidr) -> Option<Service> {
 /// The one CoreDNS pod minikube runs, `kube-system/coredns-<hash>-<suffix>`, on the control
 /// plane node. Its IP is allocated with the other pods.
 pub(crate) fn coredns_pod(control_plane: &str) -> PodRequest {
-    let hash = template_hash("kube-system/coredns");
+    let hash = template_hash(fnv32a(b"kube-system/coredns"));
     let replica_set = format!("coredns-{hash}");
     let name = generate_name(&format!("{replica_set}-"), "kube-system/coredns/0");
     let container_port = |name: &str, port: u16, protocol: Protocol| ContainerPort {

@@ -5,8 +5,9 @@
 //! (`bcdfghjklmnpqrstvwxz2456789`, no vowels, no look-alikes), generated names truncate their
 //! base to 58 characters before the 5-character suffix, and `pod-template-hash` is
 //! `SafeEncodeString` of the decimal FNV-32a hash of the pod template, as the Deployment
-//! controller computes it (over the template's JSON here, not Go's `spew` dump, so the values
-//! differ from a real cluster's while looking the same). Choosing which objects get names is
+//! controller computes it (over the template's canonical form here, see
+//! [`crate::manifest::Object::template_fingerprint`], not Go's `spew` dump, so the values differ
+//! from a real cluster's while looking the same). Choosing which objects get names is
 //! the callers' business.
 
 use sha2::{Digest, Sha256};
@@ -47,24 +48,17 @@ pub fn generate_name(base: &str, seed: &str) -> String {
 }
 
 /// FNV-32a, the hash behind `pod-template-hash` and `controller-revision-hash`.
-pub fn fnv32a(data: &[u8]) -> u32 {
-    let mut hash: u32 = 0x811c_9dc5;
-    for b in data {
-        hash ^= u32::from(*b);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
-    hash
-}
+pub use crate::manifest::fingerprint::fnv32a;
 
 /// `rand.SafeEncodeString`: every byte mapped into [`ALPHANUMS`].
 pub fn safe_encode(s: &str) -> String {
     s.bytes().map(|b| char::from(ALPHANUMS[usize::from(b) % ALPHANUMS.len()])).collect()
 }
 
-/// `controller.ComputeHash`: the safe-encoded decimal FNV-32a of a template's text
+/// `controller.ComputeHash`: the safe-encoded decimal of a template's FNV-32a hash
 /// (up to 10 characters, like `7c5ddbdf54`).
-pub fn template_hash(template_text: &str) -> String {
-    safe_encode(&fnv32a(template_text.as_bytes()).to_string())
+pub fn template_hash(fnv32a: u32) -> String {
+    safe_encode(&fnv32a.to_string())
 }
 
 /// Picks a name for each seed, re-deriving on collision with names already `taken` (which
@@ -102,7 +96,7 @@ mod tests {
     fn template_hashes_look_like_real_ones() {
         // Digits map onto 4-9 and b-f, which is why real hashes read like `7c5ddbdf54`.
         assert_eq!(safe_encode("0123456789"), "456789bcdf");
-        let h = template_hash("{}");
+        let h = template_hash(fnv32a(b"{}"));
         assert!((1..=10).contains(&h.len()));
     }
 

@@ -50,7 +50,8 @@ pub(crate) fn bind(pods: &mut [PodRequest], nodes: &[Node], out: &mut Vec<Diagno
             r.pod.node_name = Marked::derived(node.name.clone());
         }
     }
-    let mut load: BTreeMap<&str, usize> = nodes.iter().map(|n| (n.name.as_str(), 0)).collect();
+    let mut load: BTreeMap<&str, usize> = BTreeMap::new();
+    load.extend(nodes.iter().map(|n| (n.name.as_str(), 0)));
     for r in pods.iter().filter(|r| !r.builtin) {
         if let Some(count) = load.get_mut(r.pod.node_name.value.as_str()) {
             *count += 1;
@@ -108,11 +109,12 @@ pub(crate) fn bind(pods: &mut [PodRequest], nodes: &[Node], out: &mut Vec<Diagno
 
 /// Gives pods their IPs and host IPs (see the module docs).
 pub(crate) fn assign_ips(pods: &mut [PodRequest], nodes: &[Node], out: &mut Vec<Diagnostic>) {
-    let mut used: BTreeSet<IpAddr> = pods
-        .iter()
-        .filter(|r| !r.pod.host_network)
-        .flat_map(|r| r.pod.pod_ips.value.iter().copied())
-        .collect();
+    let mut used: BTreeSet<IpAddr> = BTreeSet::new();
+    used.extend(
+        pods.iter()
+            .filter(|r| !r.pod.host_network)
+            .flat_map(|r| r.pod.pod_ips.value.iter().copied()),
+    );
     let mut order: Vec<usize> = (0..pods.len()).collect();
     order.sort_by(|a, b| {
         let (ra, rb) = (&pods[*a], &pods[*b]);

@@ -22,7 +22,7 @@ use k8s_openapi::api::core::v1 as core;
 
 use super::build::fields::ObjectDiagnostics;
 use super::build::pod::{PodRequest, Toleration, controller_owner, read_pod_spec};
-use super::names::{template_hash, unique_generated_name};
+use super::names::{fnv32a, template_hash, unique_generated_name};
 use super::{Marked, Node, PodOwner};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::{Manifests, Object, Resource};
@@ -104,7 +104,9 @@ impl Existing {
     }
 }
 
-/// Expands one workload object into the pods its controller would create.
+/// Expands one workload object into the pods its controller would create. `nodes` are in
+/// name order (a DaemonSet's pods are made in that order). `nodes` are in
+/// name order (a DaemonSet's pods are made in that order).
 pub(crate) fn expand(
     manifests: &Manifests,
     object: &Object,
@@ -120,10 +122,13 @@ pub(crate) fn expand(
     }
     let mut d = ObjectDiagnostics { manifests, object, out };
     let replicas = |r: Option<i32>| usize::try_from(r.unwrap_or(1)).unwrap_or(0);
+    // What the controllers hash. A workload written without a template has an empty one
+    // (k8s-openapi's default): `{}` is the canonical form of an empty mapping.
+    let template = object.template_fingerprint.unwrap_or_else(|| fnv32a(b"{}"));
     match &object.resource {
         Resource::Deployment(dep) => {
             let Some(spec) = dep.spec.spec_ref() else { return Vec::new() };
-            let hash = template_hash(&serde_json::to_string(&spec.template).unwrap_or_default());
+            let hash = template_hash(template);
             let rs = format!("{name}-{hash}");
             let owner = PodOwner { kind: "ReplicaSet".to_owned(), name: rs.clone() };
             let labels = [("pod-template-hash".to_owned(), hash)];
@@ -147,10 +152,7 @@ pub(crate) fn expand(
         }
         Resource::StatefulSet(sts) => {
             let Some(spec) = sts.spec.spec_ref() else { return Vec::new() };
-            let revision = format!(
-                "{name}-{}",
-                template_hash(&serde_json::to_string(&spec.template).unwrap_or_default())
-            );
+            let revision = format!("{name}-{}", template_hash(template));
             let owner = PodOwner { kind: "StatefulSet".to_owned(), name: name.clone() };
             let service_name = spec.service_name.clone().filter(|s| !s.is_empty());
             (0..replicas(spec.replicas))
@@ -182,17 +184,14 @@ pub(crate) fn expand(
         }
         Resource::DaemonSet(ds) => {
             let Some(spec) = ds.spec.spec_ref() else { return Vec::new() };
-            let revision =
-                template_hash(&serde_json::to_string(&spec.template).unwrap_or_default());
+            let revision = template_hash(template);
             let owner = PodOwner { kind: "DaemonSet".to_owned(), name: name.clone() };
             let labels = [
                 ("controller-revision-hash".to_owned(), revision),
                 ("pod-template-generation".to_owned(), "1".to_owned()),
             ];
-            let mut sorted: Vec<&Node> = nodes.iter().collect();
-            sorted.sort_by(|a, b| a.name.cmp(&b.name));
             let mut pods = Vec::new();
-            for node in sorted {
+            for node in nodes {
                 let seed = format!("{namespace}/{name}/{}", node.name);
                 let pod_name = unique_generated_name(
                     &format!("{name}-"),
@@ -263,10 +262,12 @@ fn from_template(
 ) -> PodRequest {
     let mut labels = template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
     labels.extend(extra_labels.iter().cloned());
-    let spec = template.spec.clone().unwrap_or_default();
+    // Borrowed, not cloned: a clone would copy (and compile the `Clone` of) every PodSpec type.
+    let default = core::PodSpec::default();
+    let spec = template.spec.as_ref().unwrap_or(&default);
     read_pod_spec(
         d,
-        &spec,
+        spec,
         "spec.template.spec",
         namespace.to_owned(),
         name,

@@ -284,6 +284,12 @@ fn endpoints_by_port(
                 if IpFamily::of(ip) != settings.family {
                     continue;
                 }
+                let mut zone_hints = BTreeSet::new();
+                zone_hints.extend(ep.hints.for_zones.iter().flatten().cloned());
+                let mut node_hints = BTreeSet::new();
+                if settings.feature_gates.prefer_same_traffic_distribution {
+                    node_hints.extend(ep.hints.for_nodes.iter().flatten().cloned());
+                }
                 list.push(ProxyEndpoint {
                     ip,
                     port: port_number,
@@ -293,12 +299,8 @@ fn endpoints_by_port(
                     is_local: !settings.node_name.is_empty()
                         && ep.node_name.as_deref() == Some(settings.node_name.as_str()),
                     node_name: ep.node_name.clone(),
-                    zone_hints: ep.hints.for_zones.iter().flatten().cloned().collect(),
-                    node_hints: if settings.feature_gates.prefer_same_traffic_distribution {
-                        ep.hints.for_nodes.iter().flatten().cloned().collect()
-                    } else {
-                        BTreeSet::new()
-                    },
+                    zone_hints,
+                    node_hints,
                     target: ep.target_ref.clone(),
                     slice: slice.name.clone(),
                 });

@@ -10,7 +10,8 @@ use crate::model::{Marked, Node, Origin, Taint};
 
 pub(crate) fn read_node(d: &mut ObjectDiagnostics<'_>, node: &core::Node) -> Node {
     let meta = &node.metadata;
-    let spec = node.spec.clone().unwrap_or_default();
+    let default = core::NodeSpec::default();
+    let spec = node.spec.as_ref().unwrap_or(&default);
     let mut internal_ips = Vec::new();
     let addresses = node.status.as_ref().and_then(|s| s.addresses.as_ref());
     for (i, a) in addresses.into_iter().flatten().enumerate() {

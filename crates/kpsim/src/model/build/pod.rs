@@ -73,10 +73,12 @@ pub(crate) fn controller_owner(refs: Option<&Vec<OwnerReference>>) -> Option<Pod
 /// Reads a Pod object.
 pub(crate) fn read_pod(d: &mut ObjectDiagnostics<'_>, pod: &core::Pod) -> PodRequest {
     let meta = &pod.metadata;
-    let spec = pod.spec.clone().unwrap_or_default();
+    // Borrowed, not cloned: a clone would copy (and compile the `Clone` of) every PodSpec type.
+    let default = core::PodSpec::default();
+    let spec = pod.spec.as_ref().unwrap_or(&default);
     let mut request = read_pod_spec(
         d,
-        &spec,
+        spec,
         "spec",
         d.object.resource.namespace().to_owned(),
         meta.name.clone().unwrap_or_default(),

@@ -45,7 +45,8 @@ pub(crate) fn read_service(
     as_given: bool,
 ) -> Service {
     let meta = &svc.metadata;
-    let spec = svc.spec.clone().unwrap_or_default();
+    let default = core::ServiceSpec::default();
+    let spec = svc.spec.as_ref().unwrap_or(&default);
     let service_type = match spec.type_.as_deref() {
         None | Some("") => Marked::defaulted(ServiceType::ClusterIP),
         Some(t) => match ServiceType::from_k8s(t) {

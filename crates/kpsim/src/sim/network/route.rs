@@ -124,16 +124,12 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    /// Adds a route and keeps the `ip route` order: `default` first, then by prefix.
+    /// Adds a route and keeps the `ip route` order: `default` first, then by prefix (after
+    /// the routes already there with the same prefix).
     pub fn add(&mut self, route: Route) {
-        self.routes.push(route);
-        self.routes.sort_by(|a, b| {
-            (!a.is_default(), a.dst.network(), a.dst.prefix_len()).cmp(&(
-                !b.is_default(),
-                b.dst.network(),
-                b.dst.prefix_len(),
-            ))
-        });
+        let order = |r: &Route| (!r.is_default(), r.dst.network(), r.dst.prefix_len());
+        let at = self.routes.partition_point(|r| order(r) <= order(&route));
+        self.routes.insert(at, route);
     }
 
     /// The longest-prefix route to `dst`.
@@ -241,5 +237,40 @@ mod tests {
         assert!(lookup(&local, &main, ip("10.244.1.1")).unwrap().is_local());
         assert!(main.lookup(ip("8.8.8.8")).unwrap().is_default());
         assert!(main.routes[0].is_default());
+    }
+
+    #[test]
+    fn routes_added_in_any_order_read_in_ip_route_order() {
+        let route = |dst: &str, dev: &str| Route {
+            route_type: RouteType::Unicast,
+            dst: cidr(dst),
+            via: None,
+            dev: dev.into(),
+            src: None,
+            origin: RouteOrigin::Cni,
+        };
+        let mut main = RouteTable::default();
+        for (dst, dev) in [
+            ("10.244.2.0/24", "eth0"),
+            ("10.244.0.0/24", "cni0"),
+            ("0.0.0.0/0", "eth0"),
+            ("10.244.0.0/16", "eth0"),
+            ("10.244.0.0/24", "eth1"),
+        ] {
+            main.add(route(dst, dev));
+        }
+        let order: Vec<String> =
+            main.routes.iter().map(|r| format!("{} {}", r.dst, r.dev)).collect();
+        // Same prefix twice: the one added first stays first.
+        assert_eq!(
+            order,
+            [
+                "0.0.0.0/0 eth0",
+                "10.244.0.0/16 eth0",
+                "10.244.0.0/24 cni0",
+                "10.244.0.0/24 eth1",
+                "10.244.2.0/24 eth0"
+            ]
+        );
     }
 }

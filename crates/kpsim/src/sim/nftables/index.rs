@@ -73,8 +73,11 @@ impl<'a> RulesetIndex<'a> {
                     base.push((b.hook, b.priority, (t, c)));
                 }
             }
-            chains
-                .push(table.chains.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect());
+            let mut by_chain = BTreeMap::new();
+            for (i, c) in table.chains.iter().enumerate() {
+                by_chain.insert(c.name.as_str(), i);
+            }
+            chains.push(by_chain);
             let mut by_name = BTreeMap::new();
             for s in &table.sets {
                 by_name.insert(s.name.as_str(), ElementIndex::new(&s.elements));
