@@ -107,7 +107,7 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
                 }
                 Field::Mode => {
                     let v = e.target_unchecked_into::<HtmlSelectElement>().value();
-                    form.mode = if v == "nftables" { Mode::Nftables } else { Mode::Iptables };
+                    form.mode = Mode::parse(&v).unwrap_or_default();
                 }
                 Field::StoppedEverywhere => form.stopped_everywhere = input().checked(),
                 Field::NoRoutes(node) => toggle(&mut form.no_routes_on, node, input().checked()),
@@ -170,7 +170,6 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
     let pods: Vec<String> =
         all_pods.keys().take(MAX_POD_SWITCHES).map(ToString::to_string).collect();
     let hidden_pods = all_pods.len() - pods.len();
-    let nft = f.mode == Mode::Nftables;
     html! {
         <section id="panel-cluster-trace" class="panel" aria-labelledby="panel-cluster-trace-title"
                  data-computed={c.id().to_string()}>
@@ -201,8 +200,9 @@ pub fn ClusterTracePanel(props: &Props) -> Html {
                 </select>
                 <label for="ct-mode">{ "mode" }</label>
                 <select id="ct-mode" onchange={on(Field::Mode)}>
-                    <option value="iptables" selected={!nft}>{ "iptables" }</option>
-                    <option value="nftables" selected={nft}>{ "nftables" }</option>
+                    { for [Mode::Iptables, Mode::Nftables, Mode::Ipvs].into_iter().map(|m| html! {
+                        <option value={m.as_str()} selected={f.mode == m}>{ m.as_str() }</option>
+                    }) }
                 </select>
                 <label for="ct-seed">{ "seed" }</label>
                 <input id="ct-seed" type="number" min="0" value={f.seed.to_string()}

@@ -151,8 +151,7 @@ pub fn prepare<'a>(
     request.protocol = Some(protocol);
     request.choices =
         if form.all_branches { Choices::AllBranches } else { Choices::Seed(form.seed) };
-    let mode = if form.mode == Mode::Nftables { Mode::Nftables } else { Mode::Iptables };
-    let mut experiments = Experiments::in_mode(mode);
+    let mut experiments = Experiments::in_mode(form.mode);
     if form.stopped_everywhere {
         experiments.kube_proxy = KubeProxy::NeverRan;
     }
@@ -455,16 +454,22 @@ mod tests {
     }
 
     #[test]
-    fn a_ping_to_the_cluster_ip_times_out_with_iptables_and_is_refused_with_nftables() {
+    fn a_ping_to_the_cluster_ip_times_out_with_iptables_and_is_refused_with_nftables_and_ipvs() {
         let ping = preset(Preset::PingClusterIp, &ClusterTraceForm::default());
         assert_eq!(ping.protocol, "icmp");
         assert_eq!(ping.to, "10.100.253.115");
         assert_eq!(traced(&ping).outcome, "timeout");
-        let nft = ClusterTraceForm { mode: Mode::Nftables, ..ping };
+        let nft = ClusterTraceForm { mode: Mode::Nftables, ..ping.clone() };
         let v = traced(&nft);
         assert_eq!(v.outcome, "refused");
         assert!(v.headline.contains("Connection refused"));
         assert!(v.route.ends_with("icmp · nftables mode"), "{}", v.route);
+        // IPVS: the node holds the address on kube-ipvs0, and KUBE-IPVS-FILTER rejects a new
+        // connection to it that is not for one of its Service ports.
+        let ipvs = ClusterTraceForm { mode: Mode::Ipvs, ..ping };
+        let v = traced(&ipvs);
+        assert_eq!(v.outcome, "refused", "{}", v.summary);
+        assert!(v.route.ends_with("icmp · ipvs mode"), "{}", v.route);
     }
 
     #[test]
@@ -504,6 +509,9 @@ mod tests {
             let v = traced(&ClusterTraceForm { mode, ..form.clone() });
             assert_eq!(v.outcome, "refused", "{mode:?}: {}", v.summary);
         }
+        // IPVS keeps the virtual server without real servers: the SYN is dropped.
+        let v = traced(&ClusterTraceForm { mode: Mode::Ipvs, ..form.clone() });
+        assert_eq!(v.outcome, "timeout", "{}", v.summary);
     }
 
     #[test]

@@ -121,7 +121,7 @@ fn every_panel(text: &str) {
             }
         }
     }
-    for mode in [Mode::Iptables, Mode::Nftables] {
+    for mode in [Mode::Iptables, Mode::Nftables, Mode::Ipvs] {
         let form = ClusterTraceForm { mode, ..ClusterTraceForm::default() };
         let Ok((request, experiments)) = prepare(&form, cluster, c.family, |_| None) else {
             continue;

@@ -615,9 +615,9 @@ mod tests {
     }
 
     #[test]
-    fn the_client_reaches_a_server_pod_through_dnat_in_both_modes() {
+    fn the_client_reaches_a_server_pod_through_dnat_in_every_mode() {
         let c = walkthrough();
-        for mode in [Mode::Iptables, Mode::Nftables] {
+        for mode in [Mode::Iptables, Mode::Nftables, Mode::Ipvs] {
             let v = run(&c, &form("pod-client", "service:8080"), mode, Choices::Seed(0));
             assert_eq!(v.verdict_class, "dnat", "{mode}");
             assert_eq!(v.destinations.len(), 1);

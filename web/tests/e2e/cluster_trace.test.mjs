@@ -1,6 +1,7 @@
 // The Cluster trace panel in a real headless Chromium: the walkthrough's curl is delivered to a
 // server pod; "stop kube-proxy" makes it time out while a pod is still reached directly;
-// "ping the ClusterIP" times out in iptables mode but is refused at once in nftables mode;
+// "ping the ClusterIP" times out in iptables mode but is refused at once in nftables and IPVS
+// mode, where the curl is delivered too;
 // kube-proxy stopped after a sync keeps its stale DNAT to a deleted pod until resynced; pods
 // marked not ready leave the Service (refused once none is left); a node without the CNI's
 // routes reaches only its own pods; and the rules a connection went through are highlighted in
@@ -65,7 +66,7 @@ test('with kube-proxy stopped the Service times out, but a server pod is still r
   });
 });
 
-test('a ping to the ClusterIP times out in iptables mode and is refused at once in nftables mode', async (t) => {
+test('a ping to the ClusterIP times out in iptables mode and is refused at once in nftables and IPVS mode', async (t) => {
   await withPage(browser, t, async (page, log) => {
     await openApp(page);
     await page.locator('#ct-preset-ping-cluster-ip').click();
@@ -75,6 +76,23 @@ test('a ping to the ClusterIP times out in iptables mode and is refused at once 
     await page.locator('#ct-mode').selectOption('nftables');
     assert.match(await outcome(page, 'refused'), /Connection refused/);
     assert.match(await page.locator('#ct-result .trace-route').innerText(), /icmp · nftables mode$/);
+    // IPVS: the node holds the ClusterIP on kube-ipvs0; KUBE-IPVS-FILTER rejects the ping.
+    await page.locator('#ct-mode').selectOption('ipvs');
+    await page.locator('#ct-result .trace-route', { hasText: /icmp · ipvs mode$/ }).waitFor();
+    assert.match(await outcome(page, 'refused'), /Connection refused/);
+    assert.deepEqual(problems(log), []);
+  });
+});
+
+test('in IPVS mode the curl to the Service is delivered to a server pod, and stopping kube-proxy makes it time out', async (t) => {
+  await withPage(browser, t, async (page, log) => {
+    await openApp(page);
+    await page.locator('#ct-preset-curl-service').click();
+    await page.locator('#ct-mode').selectOption('ipvs');
+    await page.locator('#ct-result .trace-route', { hasText: /ipvs mode$/ }).waitFor();
+    await outcome(page, 'delivered');
+    await page.locator('#ct-kube-proxy-minikube').selectOption('never-ran');
+    await outcome(page, 'timeout');
     assert.deepEqual(problems(log), []);
   });
 });
