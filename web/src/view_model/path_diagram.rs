@@ -11,12 +11,15 @@ use kpsim::model::Cluster;
 use kpsim::net::IpFamily;
 use kpsim::net::join_host_port;
 use kpsim::sim::cluster::{ClusterTrace, Direction, Hop, HopKind, PeerKind, Place};
-use kpsim::sim::trace::Action;
 
 use super::cluster::short_name;
 use route::{Port, route};
 
+mod annotate;
 mod route;
+
+pub use annotate::{HOP_DOT_R, Mark};
+use annotate::{dnat_marks, place_hop_numbers};
 
 /// At most this many node boxes (the nodes on the path always among them).
 pub const MAX_NODES: usize = 6;
@@ -38,11 +41,6 @@ const OUTSIDE_W: f64 = 130.0;
 /// Characters of a name that fit in a pod box, and in a node's title beside the DNAT mark.
 const POD_CHARS: usize = 23;
 const NODE_CHARS: usize = 18;
-/// The DNAT badge.
-const MARK_W: f64 = 40.0;
-const MARK_H: f64 = 18.0;
-/// The radius of the disc a hop number is drawn on.
-pub const HOP_DOT_R: f64 = 8.0;
 
 /// An axis-aligned rectangle.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -156,51 +154,16 @@ pub struct Arrow {
     pub reply: bool,
     /// The destination hop's sentence (the arrow's tooltip).
     pub title: String,
-    /// Where the hop number is drawn (see [`LABEL_AT`]).
+    /// Where the hop number is drawn (see [`place_hop_numbers`]).
     pub label: (f64, f64),
 }
 
-/// Where along its arrow a hop number is drawn, first choice first: a third of the way, so
-/// the numbers of a request and its reply on the same short way do not cover each other;
-/// the next ones when that spot is under a DNAT badge or another number.
-const LABEL_AT: [f64; 8] = [0.35, 0.2, 0.1, 0.45, 0.58, 0.72, 0.85, 0.92];
-
 impl Arrow {
-    /// The point `fraction` of the way along the polyline.
-    fn point_at(&self, fraction: f64) -> (f64, f64) {
-        let segments = || self.points.windows(2).map(|w| (w[0], w[1]));
-        let length = |((x1, y1), (x2, y2)): ((f64, f64), (f64, f64))| (x2 - x1).hypot(y2 - y1);
-        let mut left = segments().map(length).sum::<f64>() * fraction;
-        for segment in segments() {
-            let l = length(segment);
-            if left <= l && l > 0.0 {
-                let ((x1, y1), (x2, y2)) = segment;
-                return (x1 + (x2 - x1) * left / l, y1 + (y2 - y1) * left / l);
-            }
-            left -= l;
-        }
-        self.points.first().copied().unwrap_or_default()
-    }
-
     /// The `points` attribute of an SVG polyline.
     pub fn svg_points(&self) -> String {
         let p: Vec<String> = self.points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
         p.join(" ")
     }
-}
-
-/// A rewrite worth pointing at (kube-proxy's DNAT).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Mark {
-    pub hop: usize,
-    pub x: f64,
-    pub y: f64,
-    /// The badge, beside the node's anchor where no hop number is.
-    pub rect: Rect,
-    /// `DNAT`.
-    pub label: &'static str,
-    /// The destination before and after: `10.100.253.115:8080 → 10.244.1.2:80`.
-    pub title: String,
 }
 
 /// The whole diagram.
@@ -555,38 +518,8 @@ pub fn path_diagram(
         });
     }
 
-    let mut marks = Vec::new();
-    for (i, h) in hops.iter().enumerate() {
-        let dnat = h.rule.as_ref().is_some_and(|r| matches!(r.action, Some(Action::Dnat { .. })));
-        if !dnat || h.direction != Direction::Request {
-            continue;
-        }
-        let Some(r) = station_rect(&Station::of(&h.place)) else { continue };
-        let (cx, cy) = r.centre();
-        marks.push(Mark {
-            hop: i + 1,
-            x: cx,
-            y: cy,
-            rect: Rect { x: cx - 12.0 - MARK_W, y: cy - MARK_H / 2.0, w: MARK_W, h: MARK_H },
-            label: "DNAT",
-            title: format!(
-                "{} → {}",
-                endpoint(h.before.dst, h.before.dport),
-                endpoint(h.after.dst, h.after.dport)
-            ),
-        });
-    }
-
-    let mut placed: Vec<(f64, f64)> = Vec::new();
-    for a in &mut arrows {
-        let free = |&(x, y): &(f64, f64)| {
-            marks.iter().all(|m| !m.rect.near((x, y), HOP_DOT_R))
-                && placed.iter().all(|&(px, py)| (x - px).hypot(y - py) > 2.0 * HOP_DOT_R)
-        };
-        let candidates = LABEL_AT.map(|f| a.point_at(f));
-        a.label = candidates.iter().copied().find(free).unwrap_or(candidates[0]);
-        placed.push(a.label);
-    }
+    let marks = dnat_marks(hops, station_rect);
+    place_hop_numbers(&mut arrows, &marks);
 
     PathDiagram {
         width,
