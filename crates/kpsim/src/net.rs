@@ -295,6 +295,16 @@ impl Protocol {
         }
     }
 
+    /// The IP protocol number (`6`, `17`, `132`): how `iptables-save` prints some modules'
+    /// protocol options.
+    pub fn number(self) -> u8 {
+        match self {
+            Protocol::Tcp => 6,
+            Protocol::Udp => 17,
+            Protocol::Sctp => 132,
+        }
+    }
+
     /// `tcp`, `udp`, `sctp`: how rules spell it.
     pub fn as_lower(self) -> &'static str {
         match self {

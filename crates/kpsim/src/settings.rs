@@ -121,9 +121,10 @@ pub const DEFAULT_MASQUERADE_MARK: &str = "0x00004000";
 
 impl ProxySettings {
     /// True when `ip` is one of the node's own addresses (`--dst-type LOCAL`,
-    /// `fib daddr type local`).
+    /// `fib daddr type local`): on `nodeInterfaces`, or one the IPVS netlink handle reports.
     pub fn is_local_address(&self, ip: IpAddr) -> bool {
         self.node_interfaces.values().flatten().any(|a| a.addr == ip)
+            || self.ipvs.netlink_addresses().any(|a| a == ip)
     }
 
     /// Every local address of the proxier's family, sorted.

@@ -155,6 +155,13 @@ fn source_ranges_fill_the_firewall_sets_and_block_the_node_when_it_is_outside() 
             "-A KUBE-IPVS-OUT-FILTER -s 198.51.100.9 -m ipvs --vaddr 198.51.100.9 --vproto tcp --vport 80 -j DROP"
         ]
     );
+    // iptables-save prints the ipvs match as libxt_ipvs saves it: the protocol by number,
+    // first, and the address without a host mask.
+    let saved = r.kernel.save().to_string();
+    assert!(
+        saved.contains("-A KUBE-IPVS-OUT-FILTER -s 198.51.100.9/32 -m ipvs --vproto 6 --vaddr 198.51.100.9 --vport 80 -j DROP\n"),
+        "{saved}"
+    );
     let text = r.iptables.to_string();
     assert!(text.contains("-A KUBE-PROXY-FIREWALL -m comment --comment \"Kubernetes service load balancer ip + port for load balancer with sourceRange\" -m set --match-set KUBE-LOAD-BALANCER-FW dst,dst -j KUBE-SOURCE-RANGES-FIREWALL\n"), "{text}");
 
@@ -212,6 +219,12 @@ fn the_mh_scheduler_adds_the_source_hash_flag() {
     let vs = &r.virtual_servers[0];
     assert_eq!(vs.scheduler.as_str(), "mh");
     assert_eq!(vs.flags, ServiceFlags::SOURCE_HASH);
+    // ipvsadm names the flag (the kernel's second scheduler flag) after the scheduler, in
+    // parentheses before the persistence.
+    let sticky = "  type: ClusterIP\n  sessionAffinity: ClientIP\n";
+    let r = rules(&service(sticky, LOCAL_AND_REMOTE), &format!("{NODE}ipvs: {{scheduler: mh}}\n"));
+    let listing = r.ipvsadm().to_string();
+    assert!(listing.contains("\nTCP  10.96.0.10:80 mh (mh-port) persistent 10800\n"), "{listing}");
 }
 
 #[test]

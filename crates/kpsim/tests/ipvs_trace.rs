@@ -152,3 +152,22 @@ fn load_balancer_source_ranges_let_listed_clients_in_and_drop_the_others() {
     assert_eq!(t.verdict(), Verdict::Drop);
     assert_eq!(ended_by(&t), "filter KUBE-SOURCE-RANGES-FIREWALL");
 }
+
+#[test]
+fn node_addresses_reported_by_netlink_are_local_so_their_node_ports_are_scheduled() {
+    // The node's address comes only from the netlink handle (the reference tests' form): the
+    // builder makes it a NodePort address, so routing must deliver packets for it to INPUT
+    // and IPVS, and a packet from it is the node's own.
+    let input = "apiVersion: v1\nkind: Service\nmetadata: {name: np, namespace: ns}\nspec:\n  type: NodePort\n  clusterIP: 10.96.0.60\n  ports:\n  - {name: p, port: 80, protocol: TCP, nodePort: 30080}\n---\n\
+apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: np-1\n  namespace: ns\n  labels: {kubernetes.io/service-name: np}\naddressType: IPv4\nendpoints:\n- addresses: [10.244.1.9]\n  nodeName: node-b\nports:\n- {name: p, port: 8080, protocol: TCP}\n";
+    let settings = "mode: ipvs\nnodeName: node-a\nnodeInterfaces: {}\nipvs:\n  netlinkLocalAddresses:\n    eth0: [192.168.0.10]\n";
+    let (r, s) = load(input, settings);
+    assert!(
+        r.virtual_server("192.168.0.10".parse().unwrap(), 30080, kpsim::net::Protocol::Tcp)
+            .is_some()
+    );
+    let t = trace(&r, &s, "203.0.113.5", "192.168.0.10", Some(30080));
+    assert_eq!(t.flow_output(), "10.244.1.9:8080");
+    assert!(t.masquerade(), "KUBE-NODE-PORT marks NodePort traffic of eTP=Cluster");
+    assert_eq!(kpsim::sim::entry_for(&s, "192.168.0.10".parse().unwrap()), Entry::Local);
+}

@@ -97,6 +97,13 @@ pub struct IpvsSettings {
     pub netlink_local_addresses: Option<BTreeMap<String, Vec<IpAddr>>>,
 }
 
+impl IpvsSettings {
+    /// Every address the netlink handle reports, on any interface (none when it is unset).
+    pub fn netlink_addresses(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.netlink_local_addresses.iter().flat_map(|m| m.values()).flatten().copied()
+    }
+}
+
 impl Default for IpvsSettings {
     fn default() -> IpvsSettings {
         IpvsSettings {

@@ -28,9 +28,11 @@ use crate::settings::ProxySettings;
 use crate::sim::iptables::{NodeNetwork, Tracer};
 use crate::sim::trace::{Choices, Entry, Packet, PacketProtocol, Trace};
 
-/// The node as the IPVS tracer sees it: the settings' addresses plus `kube-ipvs0`'s.
+/// The node as the IPVS tracer sees it: the settings' addresses (those the netlink handle
+/// reports included: the builder took them for node addresses) plus `kube-ipvs0`'s.
 pub fn node_network(ruleset: &Ruleset, settings: &ProxySettings) -> NodeNetwork {
     let mut node = NodeNetwork::from_settings(settings);
+    node.local_addresses.extend(settings.ipvs.netlink_addresses());
     node.local_addresses.extend(ruleset.dummy.addresses.iter().copied());
     node.local_addresses.sort();
     node.local_addresses.dedup();

@@ -192,13 +192,12 @@ fn module_of(m: &Match, family: IpFamily) -> Option<Module> {
         Match::PhysdevIsIn { negated } => {
             module("physdev", format!("{} --physdev-is-in", bang(*negated)))
         }
-        // The kernel's spelling of this module is not verified (no `xt_ipvs` here): the
-        // written form is kept.
-        Match::Ipvs(m) => {
-            let mut o = String::new();
-            let _ = m.write_to(&mut o);
-            module("ipvs", o.trim_start_matches("-m ipvs").to_owned())
-        }
+        // libxt_ipvs saves the protocol as its number, before the address (whose mask is
+        // left out when it is a host's), then the port.
+        Match::Ipvs(m) => module(
+            "ipvs",
+            format!(" --vproto {} --vaddr {} --vport {}", m.vproto.number(), m.vaddr, m.vport),
+        ),
         Match::Module { name, args } => {
             let mut o = String::new();
             for a in args {

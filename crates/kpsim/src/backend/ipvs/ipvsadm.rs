@@ -6,13 +6,15 @@
 //!   port — the kernel lists them in its own (hash) order;
 //! - `ActiveConn`/`InActConn` are 0: no connection has been simulated;
 //! - trailing spaces are trimmed, as in the spec's example;
-//! - the `mh` scheduler's source-hash flag (0x10) is shown as `source-hash`, a name of this
-//!   simulator's: how `ipvsadm` prints that flag is not in the spec.
+//! - kube-proxy's "source hash" flag (0x10, the kernel's second scheduler flag) is shown
+//!   the way `ipvsadm` names that flag for the scheduler, in parentheses before
+//!   `persistent`: `mh (mh-port)` (`sh-port` for `sh`, `flag-2` for the others).
 
 use std::fmt;
 use std::net::IpAddr;
 
 use super::ruleset::{ServiceFlags, VirtualServer};
+use crate::settings::Scheduler;
 
 /// `ipvsadm -Ln` of a list of virtual servers.
 #[derive(Debug, Clone, Copy)]
@@ -37,11 +39,16 @@ impl fmt::Display for Ipvsadm<'_> {
                 host_port(vs.address, vs.port),
                 vs.scheduler
             );
+            if vs.flags.contains(ServiceFlags::SOURCE_HASH) {
+                let name = match vs.scheduler {
+                    Scheduler::Mh => "mh-port",
+                    Scheduler::Sh => "sh-port",
+                    _ => "flag-2",
+                };
+                line.push_str(&format!(" ({name})"));
+            }
             if vs.flags.contains(ServiceFlags::PERSISTENT) {
                 line.push_str(&format!(" persistent {}", vs.timeout));
-            }
-            if vs.flags.contains(ServiceFlags::SOURCE_HASH) {
-                line.push_str(" source-hash");
             }
             writeln!(f, "{line}")?;
             for rs in &vs.real_servers {
