@@ -556,6 +556,14 @@ mod tests {
             services.rules.iter().any(|r| r.text.contains("--match-set KUBE-CLUSTER-IP dst,dst")),
             "{services:?}"
         );
+        assert!(
+            services.explanation.as_deref().is_some_and(|e| e.contains("IPVS, not iptables")),
+            "{:?}",
+            services.explanation
+        );
+        let filter = written.tables.iter().find(|t| t.title == "filter").expect("filter");
+        let access = filter.chains.iter().find(|c| c.name == "KUBE-IPVS-FILTER").expect("chain");
+        assert!(access.explanation.as_deref().is_some_and(|e| e.contains("ping")));
         let saved = view(examples::WALKTHROUGH.text, Mode::Ipvs, Spelling::OnNode);
         assert_eq!(saved.file_name, "minikube.ipvs-save");
         assert!(saved.text.contains("\n# iptables-save\n"), "{}", saved.text);

@@ -14,6 +14,11 @@ use kpsim::settings::Mode;
 /// What a chain name stands for; `meanings` are the hashed iptables names of the plan
 /// ([`iptables_meanings`]).
 pub fn explain(name: &str, mode: Mode, meanings: &HashMap<String, String>) -> Option<String> {
+    if mode == Mode::Ipvs
+        && let Some(fixed) = ipvs_chain(name)
+    {
+        return Some(fixed.to_owned());
+    }
     if let Some(fixed) = fixed_chain(name) {
         return Some(fixed.to_owned());
     }
@@ -51,6 +56,39 @@ pub fn iptables_meanings(ports: &[ServicePortPlan]) -> HashMap<String, String> {
         }
     }
     meanings
+}
+
+/// The chains of IPVS mode whose job differs from iptables mode's chain of the same name
+/// (spec ipvs §6): there, ipset lookups decide masquerade and access, and IPVS itself picks
+/// the endpoint.
+fn ipvs_chain(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "KUBE-SERVICES" => {
+            "marks Service traffic for masquerade and accepts it, by ipset lookups (KUBE-CLUSTER-IP, KUBE-LOAD-BALANCER, KUBE-EXTERNAL-IP); IPVS, not iptables, then picks the endpoint"
+        }
+        "KUBE-NODE-PORT" => {
+            "NodePorts: in nat, marks node-port traffic for masquerade unless its externalTrafficPolicy is Local; in filter, accepts health-check node ports"
+        }
+        "KUBE-LOAD-BALANCER" => {
+            "load-balancer IPs: marks traffic for masquerade unless the Service's externalTrafficPolicy is Local"
+        }
+        "KUBE-POSTROUTING" => {
+            "masquerades hairpin traffic (a pod reaching itself through a Service, KUBE-LOOP-BACK) and packets marked for it"
+        }
+        "KUBE-PROXY-FIREWALL" => {
+            "sends traffic to load-balancer IPs with loadBalancerSourceRanges to KUBE-SOURCE-RANGES-FIREWALL"
+        }
+        "KUBE-SOURCE-RANGES-FIREWALL" => {
+            "accepts sources inside loadBalancerSourceRanges and drops the rest"
+        }
+        "KUBE-IPVS-FILTER" => {
+            "rejects a new connection to a kube-ipvs0 address unless its ip:port is a Service's (why a ping to a ClusterIP is refused)"
+        }
+        "KUBE-IPVS-OUT-FILTER" => {
+            "drops the node's own connections to a load-balancer IP its source ranges do not allow"
+        }
+        _ => return None,
+    })
 }
 
 fn fixed_chain(name: &str) -> Option<&'static str> {
