@@ -36,7 +36,7 @@ macro_rules! gallery_example {
 pub const WALKTHROUGH: Example = Example {
     id: "walkthrough",
     title: "Walkthrough: a client, two nginx pods and a Service",
-    try_this: "Trace pod-client to service:8080 with all branches to see both server pods, then switch the mode to nftables and trace again.",
+    try_this: "Trace pod-client to service:8080 with all branches to see both server pods, then switch the mode to nftables or IPVS and trace again.",
     text: core_example!("kube-proxy.yaml"),
 };
 
