@@ -617,6 +617,43 @@ mod tests {
     }
 
     #[test]
+    fn in_ipvs_mode_the_rules_the_curl_went_through_are_the_ones_the_rules_panel_shows() {
+        let a = walkthrough();
+        let form = ClusterTraceForm { mode: Mode::Ipvs, ..ClusterTraceForm::default() };
+        let (request, experiments) =
+            prepare(&form, &a.cluster, IpFamily::V4, |_| None).expect("ok");
+        let net = kpsim::sim::cluster::ClusterNetwork::new(&a.cluster, &experiments).expect("net");
+        let t = net.trace(&request).expect("trace");
+        let acted = acted_rules(&t);
+        let minikube = acted.get("minikube").expect("the client's node");
+        // The panel's view of minikube's IPVS rules, with the trace's rules marked.
+        let c = crate::computed::Computed::new(crate::examples::WALKTHROUGH.text.into());
+        let rules = c.rules("minikube", Mode::Ipvs);
+        let view = crate::view_model::rules::rules_view(
+            "minikube",
+            &rules.ruleset,
+            &rules.plan.service_ports,
+            crate::view_model::rules::Spelling::Written,
+            minikube,
+        );
+        let marked: Vec<&str> = view
+            .tables
+            .iter()
+            .flat_map(|t| &t.chains)
+            .flat_map(|c| &c.rules)
+            .filter(|r| r.acted)
+            .map(|r| r.text.as_str())
+            .collect();
+        assert!(
+            marked.iter().any(|r| r.contains("--match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT")),
+            "{marked:#?}"
+        );
+        // Every acted rule the trace names is a rule the panel has.
+        let rows = minikube.keys().filter(|r| r.index.is_some()).count();
+        assert_eq!(marked.len(), rows, "{minikube:#?}");
+    }
+
+    #[test]
     fn mistakes_are_one_sentence() {
         let c = walkthrough().cluster;
         let bad = |from: &str, to: &str, protocol: &str| {
