@@ -2,7 +2,6 @@
 //! skeleton) for 10,000 services × 10 endpoints, its text, and one all-branches trace of a
 //! curl to a ClusterIP through it (ipset lookups and the IPVS stage).
 
-use std::fmt::Write as _;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -11,31 +10,10 @@ use kpsim::net::IpFamily;
 use kpsim::settings::{Mode, ProxySettings};
 use kpsim::sim::{Choices, Entry, Packet, PacketProtocol};
 
-const SERVICES: usize = 10_000;
-const ENDPOINTS: usize = 10;
+#[path = "support/services.rs"]
+mod services;
 
-/// Services and their EndpointSlices, as YAML (the same cluster as the iptables bench).
-fn manifests() -> String {
-    let mut s = String::new();
-    for i in 0..SERVICES {
-        let (a, b) = (i / 250, i % 250);
-        let _ = write!(
-            s,
-            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: svc{i}, namespace: ns{}}}\nspec:\n  clusterIP: 172.30.{a}.{b}\n  ports: [{{name: p80, port: 80, protocol: TCP}}]\n",
-            i % 100
-        );
-        let _ = write!(
-            s,
-            "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: svc{i}-1, namespace: ns{}, labels: {{kubernetes.io/service-name: svc{i}}}}}\naddressType: IPv4\nports: [{{name: p80, port: 8080, protocol: TCP}}]\nendpoints:\n",
-            i % 100
-        );
-        for e in 0..ENDPOINTS {
-            let _ =
-                writeln!(s, "- addresses: [10.{}.{}.{}]\n  nodeName: node{}", 100 + e, a, b, e % 3);
-        }
-    }
-    s
-}
+use services::{ENDPOINTS, SERVICES, manifests};
 
 fn bench(c: &mut Criterion) {
     let text = manifests();

@@ -8,12 +8,14 @@
 //! installs them). `KPSIM_SKIP_KERNEL_TESTS=1` skips it, loudly.
 
 mod support {
+    pub mod netns;
     pub mod scenarios;
 }
 
+use support::netns::{Netns, argv, have};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Command;
 
 use kpsim::backend::iptables::{self, CommandKind, Ruleset, TableName};
 use kpsim::model::Admission;
@@ -22,90 +24,6 @@ use kpsim::settings::{Mode, ProxySettings};
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
-}
-
-/// A scratch network namespace, deleted when dropped (also when the test fails).
-struct Netns(String);
-
-static NEXT: AtomicUsize = AtomicUsize::new(0);
-
-impl Netns {
-    fn new() -> Netns {
-        let name =
-            format!("kpsim-test-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
-        let ok =
-            Command::new("ip").args(["netns", "add", &name]).status().is_ok_and(|s| s.success());
-        assert!(ok, "ip netns add {name} failed");
-        Netns(name)
-    }
-
-    /// Runs a command in the namespace; returns (success, stdout, stderr).
-    fn run(&self, program: &str, args: &[String], stdin: Option<&str>) -> (bool, String, String) {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.0, program]).args(args);
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {program}: {e}"));
-        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            use std::io::Write as _;
-            pipe.write_all(text.as_bytes()).expect("write stdin");
-        }
-        let out = child.wait_with_output().expect("wait");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "delete", &self.0]).status();
-    }
-}
-
-fn have(program: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Splits a rendered rule into the argument vector iptables receives.
-fn argv(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = line.chars().peekable();
-    while chars.peek().is_some() {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let mut word = String::new();
-        let mut any = false;
-        while let Some(&c) = chars.peek() {
-            if c.is_whitespace() {
-                break;
-            }
-            any = true;
-            chars.next();
-            if c == '"' {
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => word.extend(chars.next()),
-                        '"' => break,
-                        c => word.push(c),
-                    }
-                }
-            } else {
-                word.push(c);
-            }
-        }
-        if any {
-            out.push(word);
-        }
-    }
-    out
 }
 
 /// Every ruleset to check: (name, settings, ruleset).
@@ -156,7 +74,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn round_trip(name: &str, settings: &ProxySettings, ruleset: &Ruleset) -> Result<(), String> {
-    let ns = Netns::new();
+    let ns = Netns::new("kpsim-test");
     let (tool, restore_tool, save_tool) = match settings.family {
         IpFamily::V4 => ("iptables", "iptables-restore", "iptables-save"),
         IpFamily::V6 => ("ip6tables", "ip6tables-restore", "ip6tables-save"),
@@ -199,16 +117,15 @@ fn round_trip(name: &str, settings: &ProxySettings, ruleset: &Ruleset) -> Result
         }
     }
     let restore = ruleset.to_string();
-    let (ok, _, err) = ns.run(restore_tool, &["--noflush".into(), "--test".into()], Some(&restore));
+    let (ok, _, err) = ns.run(restore_tool, &["--noflush", "--test"], Some(&restore));
     if !ok {
         return Err(format!("{name}: {restore_tool} --test rejected the rules: {err}\n{restore}"));
     }
-    let (ok, _, err) =
-        ns.run(restore_tool, &["--noflush".into(), "--counters".into()], Some(&restore));
+    let (ok, _, err) = ns.run(restore_tool, &["--noflush", "--counters"], Some(&restore));
     if !ok {
         return Err(format!("{name}: {restore_tool} failed: {err}\n{restore}"));
     }
-    let (ok, saved, err) = ns.run(save_tool, &[], None);
+    let (ok, saved, err) = ns.run::<&str>(save_tool, &[], None);
     if !ok {
         return Err(format!("{name}: {save_tool} failed: {err}"));
     }

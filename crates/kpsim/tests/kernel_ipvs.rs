@@ -13,12 +13,14 @@
 //! (`cargo xtask test` installs them); `KPSIM_SKIP_KERNEL_TESTS=1` skips it, loudly.
 
 mod support {
+    pub mod netns;
     pub mod scenarios;
 }
 
+use support::netns::{Netns, argv, have};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Command;
 
 use kpsim::backend::iptables::Match;
 use kpsim::backend::ipvs::{self, IpSetEntry, Ruleset};
@@ -28,90 +30,6 @@ use kpsim::settings::Mode;
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
-}
-
-/// A scratch network namespace, deleted when dropped (also when the test fails).
-struct Netns(String);
-
-static NEXT: AtomicUsize = AtomicUsize::new(0);
-
-impl Netns {
-    fn new() -> Netns {
-        let name =
-            format!("kpsim-ipvs-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
-        let ok =
-            Command::new("ip").args(["netns", "add", &name]).status().is_ok_and(|s| s.success());
-        assert!(ok, "ip netns add {name} failed");
-        Netns(name)
-    }
-
-    /// Runs a command in the namespace; returns (success, stdout, stderr).
-    fn run(&self, program: &str, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.0, program]).args(args);
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {program}: {e}"));
-        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            use std::io::Write as _;
-            pipe.write_all(text.as_bytes()).expect("write stdin");
-        }
-        let out = child.wait_with_output().expect("wait");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "delete", &self.0]).status();
-    }
-}
-
-fn have(program: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Splits a rendered rule into the argument vector iptables receives.
-fn argv(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = line.chars().peekable();
-    while chars.peek().is_some() {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let mut word = String::new();
-        let mut any = false;
-        while let Some(&c) = chars.peek() {
-            if c.is_whitespace() {
-                break;
-            }
-            any = true;
-            chars.next();
-            if c == '"' {
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => word.extend(chars.next()),
-                        '"' => break,
-                        c => word.push(c),
-                    }
-                }
-            } else {
-                word.push(c);
-            }
-        }
-        if any {
-            out.push(word);
-        }
-    }
-    out
 }
 
 fn load_case(dir: &Path) -> Ruleset {
@@ -163,7 +81,7 @@ struct LeftOut {
 }
 
 fn round_trip(name: &str, ruleset: &Ruleset, xt_ipvs: bool) -> Result<LeftOut, String> {
-    let ns = Netns::new();
+    let ns = Netns::new("kpsim-ipvs");
     let (tool, restore_tool, save_tool) = match ruleset.family {
         IpFamily::V4 => ("iptables", "iptables-restore", "iptables-save"),
         IpFamily::V6 => ("ip6tables", "ip6tables-restore", "ip6tables-save"),
@@ -216,7 +134,7 @@ fn round_trip(name: &str, ruleset: &Ruleset, xt_ipvs: bool) -> Result<LeftOut, S
             return Err(format!("{name}: {tool} {args:?}: {err}"));
         }
     }
-    let (ok, saved, err) = ns.run(save_tool, &[], None);
+    let (ok, saved, err) = ns.run::<&str>(save_tool, &[], None);
     if !ok {
         return Err(format!("{name}: {save_tool} failed: {err}"));
     }
@@ -233,7 +151,7 @@ fn round_trip(name: &str, ruleset: &Ruleset, xt_ipvs: bool) -> Result<LeftOut, S
 
 /// True when the kernel accepts `-m ipvs` (module `xt_ipvs`).
 fn kernel_has_xt_ipvs() -> bool {
-    let ns = Netns::new();
+    let ns = Netns::new("kpsim-ipvs");
     let rules = "*filter\n:T - [0:0]\n-A T -m ipvs --vaddr 10.0.0.1 --vproto tcp --vport 80 -j DROP\nCOMMIT\n";
     ns.run("iptables-restore", &["--noflush"], Some(rules)).0
 }

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use super::ClusterNetwork;
 use super::hop::{Actor, Direction, Hop, HopKind, IcmpError, Message, Place, RouteRef};
 use crate::backend::Ruleset;
-use crate::net::{IpFamily, join_host_port};
+use crate::net::{Cidr, IpFamily, join_host_port};
 use crate::sim::conntrack::Conntrack;
 use crate::sim::network::{BRIDGE, Decision, NodeNetns, PodNetns, RouteOrigin, TableId, UPLINK};
 use crate::sim::trace::{Choices, Entry, Packet, SeededRng, Trace, TracePath, Verdict};
@@ -203,19 +203,21 @@ impl<'n> Session<'n> {
                 paths: vec![no_path(packet)],
             };
         };
+        // Only the node's own pods come in and go out on cni0; other nodes' pods are behind
+        // eth0 (host-gw routes).
+        let pod_cidrs = || -> Vec<Cidr> {
+            self.net
+                .network
+                .node(node)
+                .and_then(|n| n.interface(BRIDGE))
+                .map(|i| i.addrs.iter().map(|a| a.network()).collect())
+                .unwrap_or_default()
+        };
         let mut tracers = self.tracers.borrow_mut();
         let tracer = tracers.entry(key).or_insert_with(|| match &rules.ruleset {
             Ruleset::Iptables(r) => {
                 let mut nn = iptables::NodeNetwork::from_settings(&rules.settings);
-                // Only the node's own pods come in and go out on cni0; other nodes' pods are
-                // behind eth0 (host-gw routes).
-                nn.pod_cidrs = self
-                    .net
-                    .network
-                    .node(node)
-                    .and_then(|n| n.interface(BRIDGE))
-                    .map(|i| i.addrs.iter().map(|a| a.network()).collect())
-                    .unwrap_or_default();
+                nn.pod_cidrs = pod_cidrs();
                 NodeTracer::Iptables(iptables::Tracer::new(r, nn))
             }
             Ruleset::Nftables(r) => NodeTracer::Nftables(nftables::Tracer::new(r, &rules.settings)),
@@ -223,13 +225,7 @@ impl<'n> Session<'n> {
                 // The iptables tracer over the IPVS skeleton, with kube-ipvs0's addresses
                 // local and the IPVS stage (`sim::ipvs`).
                 let mut nn = crate::sim::ipvs::node_network(r, &rules.settings);
-                nn.pod_cidrs = self
-                    .net
-                    .network
-                    .node(node)
-                    .and_then(|n| n.interface(BRIDGE))
-                    .map(|i| i.addrs.iter().map(|a| a.network()).collect())
-                    .unwrap_or_default();
+                nn.pod_cidrs = pod_cidrs();
                 NodeTracer::Iptables(iptables::Tracer::for_ipvs(&r.kernel, r, nn))
             }
         });
