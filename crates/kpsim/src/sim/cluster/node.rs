@@ -234,8 +234,10 @@ impl<'n> Session<'n> {
 
 /// The end of a pass stopped by DROP or REJECT.
 fn stop<'n>(st: &mut FlowState, node: &'n NodeNetns, verdict: Verdict, at: Packet) -> Move<'n> {
-    let rule = st.hops.iter().rev().find_map(|h| h.rule.as_ref()).map(|r| r.rule.clone());
-    let by = rule.filter(|r| !r.is_empty()).map(|r| format!(" by `{r}`")).unwrap_or_default();
+    let acted = st.hops.iter().rev().find_map(|h| h.rule.as_ref());
+    let why = acted.and_then(|r| why_stopped(&r.chain)).unwrap_or_default();
+    let rule = acted.map(|r| r.rule.clone());
+    let by = rule.filter(|r| !r.is_empty()).map(|r| format!(" by `{r}`{why}")).unwrap_or_default();
     match verdict {
         Verdict::Reject => {
             st.end(format!("kube-proxy's rules on {} rejected it{by}", node.name));
@@ -245,5 +247,15 @@ fn stop<'n>(st: &mut FlowState, node: &'n NodeNetns, verdict: Verdict, at: Packe
             st.end(format!("kube-proxy's rules on {} dropped it{by}", node.name));
             Move::End(End::Lost)
         }
+    }
+}
+
+/// What a stopping chain is for, when its rule does not say so in a comment.
+fn why_stopped(chain: &str) -> Option<&'static str> {
+    match chain {
+        "KUBE-IPVS-FILTER" => Some(
+            " (the node holds the address on kube-ipvs0, and KUBE-IPVS-FILTER lets a new connection to it through only for one of its Services' ports)",
+        ),
+        _ => None,
     }
 }
