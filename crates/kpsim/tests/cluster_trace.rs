@@ -266,6 +266,28 @@ fn in_ipvs_mode_the_node_owns_the_cluster_ip_but_kube_ipvs_filter_rejects_a_ping
 }
 
 #[test]
+fn in_ipvs_mode_the_curl_is_routed_to_kube_ipvs0_rewritten_at_local_in_then_routed_to_the_pod() {
+    let c = walkthrough();
+    let t = trace_in(&c, &Experiments::in_mode(Mode::Ipvs), "pod-client", "10.100.253.115:8080");
+    assert_eq!(t.outcome, Outcome::Delivered, "{t}");
+    let on_client_node: Vec<&str> = t
+        .hops()
+        .iter()
+        .filter(|h| h.place.to_string() == "minikube")
+        .filter(|h| h.kind == HopKind::Route || h.rule.is_some())
+        .map(|h| h.text.as_str())
+        .collect();
+    let local =
+        on_client_node.iter().position(|h| h.contains("local 10.100.253.115 dev kube-ipvs0"));
+    let rewrite = on_client_node.iter().position(|h| h.contains("IPVS: DNAT 10.100.253.115:8080"));
+    let onward = on_client_node.iter().position(|h| h.starts_with("main table: `10.244."));
+    assert!(
+        matches!((local, rewrite, onward), (Some(a), Some(b), Some(c)) if a < b && b < c),
+        "{on_client_node:#?}"
+    );
+}
+
+#[test]
 fn a_port_the_service_does_not_expose_is_not_dnated() {
     let c = walkthrough();
     let t = trace_in(&c, &Experiments::in_mode(Mode::Iptables), "pod-client", "service:9999");

@@ -30,6 +30,8 @@ mod index;
 mod matching;
 mod walk;
 
+pub(crate) use walk::IPVS_TABLE;
+
 use std::net::IpAddr;
 
 use crate::backend::iptables::Ruleset;

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use super::hop::{Actor, Direction, Hop, HopKind, Message, Place, RuleRef};
 use super::setup::KubeProxyState;
 use crate::net::join_host_port;
+use crate::sim::iptables::IPVS_TABLE;
 use crate::sim::trace::{Action, Entry, Hook, Packet, Step, TracePath, Verdict};
 
 /// What the pass is about.
@@ -37,6 +38,10 @@ pub(super) struct Pass {
     pub after_routing: Vec<Hop>,
     /// A DROP or REJECT, and whether it came before the routing decision.
     pub stopped: Option<(Verdict, bool)>,
+    /// IPVS mode: the packet was first routed to a local address (a `kube-ipvs0` one) and
+    /// IPVS rewrote it at LOCAL_IN; how many `after_routing` hops come up to that rewrite, and
+    /// the packet as it was first routed.
+    pub delivered_locally: Option<(usize, Packet)>,
     /// The packet after the pass: DNAT and MASQUERADE applied.
     pub packet: Packet,
 }
@@ -85,6 +90,7 @@ pub(super) fn pass(input: &PassInput<'_>) -> Pass {
     let mut after = Vec::new();
     let mut chains: Vec<String> = Vec::new();
     let mut current = input.packet;
+    let mut delivered_locally = None;
     for (i, step) in path.steps.iter().enumerate() {
         chains.truncate(step.depth);
         chains.push(step.chain.clone());
@@ -186,7 +192,12 @@ pub(super) fn pass(input: &PassInput<'_>) -> Pass {
         if i < split {
             before.push(hop)
         } else {
-            after.push(hop)
+            after.push(hop);
+            let ipvs_rewrite =
+                step.table == IPVS_TABLE && matches!(step.action, Some(Action::Dnat { .. }));
+            if ipvs_rewrite && input.entry == Entry::Arriving {
+                delivered_locally = Some((after.len(), current));
+            }
         }
         current = next;
     }
@@ -226,5 +237,11 @@ pub(super) fn pass(input: &PassInput<'_>) -> Pass {
         Verdict::Drop | Verdict::Reject => Some((path.verdict, split >= path.steps.len())),
         _ => None,
     };
-    Pass { before_routing: before, after_routing: after, stopped, packet: current }
+    Pass {
+        before_routing: before,
+        after_routing: after,
+        stopped,
+        packet: current,
+        delivered_locally,
+    }
 }

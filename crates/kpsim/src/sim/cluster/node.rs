@@ -67,6 +67,25 @@ impl<'n> Session<'n> {
                 continue;
             }
             let place = Netns::Node(node).place();
+            let mut after_routing = p.after_routing.as_slice();
+            if let Some((n, first)) = p.delivered_locally
+                && let Some(local) = node.route(first.dst)
+            {
+                // IPVS: routed to the local kube-ipvs0 address first, rewritten at LOCAL_IN,
+                // then routed again to the real server (the decision below).
+                let mut route = self.hop(
+                    HopKind::Route,
+                    Actor::of_route(local.route.origin),
+                    place.clone(),
+                    &Pkt { packet: first, ..pkt },
+                    route_text(&local, first.dst, Some(self)),
+                );
+                route.route = Some(route_ref(&local, first.dst));
+                st.hops.push(route);
+                let (to_rewrite, rest) = after_routing.split_at(n.min(after_routing.len()));
+                st.hops.extend(to_rewrite.iter().cloned());
+                after_routing = rest;
+            }
             let Some(decision) = decision else {
                 st.hops.push(self.hop(
                     HopKind::Unreachable,
@@ -96,7 +115,7 @@ impl<'n> Session<'n> {
             );
             route.route = Some(route_ref(&decision, path.packet_out.dst));
             st.hops.push(route);
-            st.hops.extend(p.after_routing);
+            st.hops.extend(after_routing.iter().cloned());
             if let Some((verdict, false)) = p.stopped {
                 let mv = stop(&mut st, node, verdict, path.packet_out);
                 out.push((st, mv));

@@ -726,11 +726,14 @@ fn schedule<'a>(
     }
 }
 
+/// The table name of the IPVS stage's steps.
+pub(crate) const IPVS_TABLE: &str = "ipvs";
+
 /// A step of the IPVS stage: table `ipvs`, chain `IPVS`, the virtual server as its rule.
 fn ipvs_step(hook: Hook, rule: String, matched: bool, why: String, action: Option<Action>) -> Step {
     Step {
         hook,
-        table: "ipvs".to_owned(),
+        table: IPVS_TABLE.to_owned(),
         chain: "IPVS".to_owned(),
         rule_index: None,
         rule,
