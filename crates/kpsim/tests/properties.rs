@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use kpsim::model::Admission;
+use kpsim::settings::{Mode, ProxySettings};
 use proptest::prelude::*;
 
 fn read(rel: &str) -> String {
@@ -144,6 +145,14 @@ proptest! {
         let _ = kpsim::endpoints::table::render(&kpsim::endpoints::table::rows(&a.cluster));
         for d in &a.diagnostics {
             let _ = d.to_string();
+        }
+        // Every mode builds and renders what kube-proxy would write on the first node.
+        let node = a.cluster.nodes.first().map(|n| n.name.clone()).unwrap_or_default();
+        let family = a.cluster.ip_families().first().copied().unwrap_or(kpsim::net::IpFamily::V4);
+        for mode in [Mode::Iptables, Mode::Nftables, Mode::Ipvs] {
+            let settings = ProxySettings::for_node(&a.cluster, &node, mode, family);
+            let plan = kpsim::proxy::plan(&a.cluster, &settings);
+            let _ = kpsim::backend::Ruleset::build(&plan).to_string();
         }
     }
 }
