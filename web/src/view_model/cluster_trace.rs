@@ -324,7 +324,13 @@ fn hop_rows(hops: &[Hop], traces: &[Trace]) -> Vec<HopRow> {
             text: h.text.clone(),
             nat: (h.before != h.after).then(|| format!("{} → {}", h.before, h.after)),
             rule: h.rule.as_ref().map(|r| r.rule.clone()),
-            rule_node: h.rule.as_ref().and_then(|r| traces.get(r.trace)).map(|t| t.node.clone()),
+            // An IPVS virtual server is not a rule of the Rules panel's jump graph.
+            rule_node: h
+                .rule
+                .as_ref()
+                .filter(|r| r.table != kpsim::sim::iptables::IPVS_TABLE)
+                .and_then(|r| traces.get(r.trace))
+                .map(|t| t.node.clone()),
         })
         .collect()
 }
@@ -651,6 +657,11 @@ mod tests {
         // Every acted rule the trace names is a rule the panel has.
         let rows = minikube.keys().filter(|r| r.index.is_some()).count();
         assert_eq!(marked.len(), rows, "{minikube:#?}");
+        // The IPVS rewrite is a virtual server, not a rule to show: its hop offers no button.
+        let v = cluster_trace_view(&t);
+        let ipvs = v.hops.iter().find(|h| h.text.contains("IPVS: DNAT")).expect("the rewrite");
+        assert!(ipvs.rule.is_some() && ipvs.rule_node.is_none(), "{ipvs:?}");
+        assert!(v.hops.iter().any(|h| h.rule_node.as_deref() == Some("minikube")));
     }
 
     #[test]

@@ -30,7 +30,7 @@ mod index;
 mod matching;
 mod walk;
 
-pub(crate) use walk::IPVS_TABLE;
+pub use walk::IPVS_TABLE;
 
 use std::net::IpAddr;
 

@@ -726,8 +726,8 @@ fn schedule<'a>(
     }
 }
 
-/// The table name of the IPVS stage's steps.
-pub(crate) const IPVS_TABLE: &str = "ipvs";
+/// The table name of the IPVS stage's steps: a virtual server, not a netfilter rule.
+pub const IPVS_TABLE: &str = "ipvs";
 
 /// A step of the IPVS stage: table `ipvs`, chain `IPVS`, the virtual server as its rule.
 fn ipvs_step(hook: Hook, rule: String, matched: bool, why: String, action: Option<Action>) -> Step {
