@@ -95,6 +95,9 @@ test('switching to IPVS shows kube-ipvs0, the virtual server with both server po
     assert.match(text, /-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT\n/);
     const titles = await chainTitles(page);
     assert.ok('KUBE-SERVICES' in titles, JSON.stringify(titles));
+    assert.match(titles['KUBE-IPVS-FILTER'] ?? '', /ping/);
+    await page.locator('#rules-full > summary').click();
+    await snapshot(page, t, 'ipvs rules');
     assert.deepEqual(problems(log), []);
   });
 });
