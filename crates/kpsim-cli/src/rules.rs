@@ -160,7 +160,7 @@ pub fn run(args: &Args) -> Result<Outcome, CliError> {
         (Ruleset::Ipvs(r), Some(Format::Ipvsadm)) => r.ipvsadm().to_string(),
         (Ruleset::Ipvs(r), Some(Format::Ipset)) => r.ipset_restore().to_string(),
         (Ruleset::Ipvs(r), Some(Format::Restore)) => r.iptables.to_string(),
-        (Ruleset::Ipvs(r), Some(Format::Save)) => r.iptables.to_iptables().save().to_string(),
+        (Ruleset::Ipvs(r), Some(Format::Save)) => r.kernel.save().to_string(),
         (rules, Some(format)) => {
             let formats = match rules.mode() {
                 Mode::Nftables => "transaction or list",

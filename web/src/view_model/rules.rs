@@ -155,7 +155,7 @@ pub fn rules_view(
                 Spelling::Written => (r.to_string(), "ipvs"),
                 Spelling::OnNode => (r.on_node().to_string(), "ipvs-save"),
             };
-            (Mode::Ipvs, text, ext, iptables_tables(&r.iptables.to_iptables(), spelling))
+            (Mode::Ipvs, text, ext, iptables_tables(&r.kernel, spelling))
         }
     };
     let rule_count: usize = tables.iter().flat_map(|t| &t.chains).map(|c| c.rules.len()).sum();

@@ -160,8 +160,8 @@ pub struct Ruleset {
     /// Every set kube-proxy creates, empty or not, in the order of spec ipvs §5.
     pub ipsets: Vec<IpSet>,
     pub iptables: Skeleton,
-    /// The skeleton as the kernel holds it ([`Skeleton::to_iptables`]), made once for the
-    /// tracer.
+    /// The skeleton as the kernel holds it ([`Skeleton::to_iptables`]), made once: the tracer
+    /// walks it, and the `iptables-save` views and the page's jump graph show it.
     #[serde(skip)]
     pub kernel: crate::backend::iptables::Ruleset,
 }
@@ -237,7 +237,7 @@ impl fmt::Display for OnNode<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.write_ipvs_sections(f)?;
         writeln!(f, "# iptables-save")?;
-        write!(f, "{}", self.0.iptables.to_iptables().save())
+        write!(f, "{}", self.0.kernel.save())
     }
 }
 
