@@ -6,9 +6,7 @@
 
 use super::hop::{Actor, HopKind, IcmpError, Message};
 use super::netfilter::{PassInput, pass};
-use super::walk::{
-    End, FlowState, Move, Netns, Pkt, Session, pass_choices, route_ref, route_text, side,
-};
+use super::walk::{End, FlowState, Move, Netns, Pkt, Session, pass_choices, side};
 use crate::net::IpFamily;
 use crate::sim::network::NodeNetns;
 use crate::sim::trace::{Choices, Entry, Packet, Verdict};
@@ -73,15 +71,12 @@ impl<'n> Session<'n> {
             {
                 // IPVS: routed to the local kube-ipvs0 address first, rewritten at LOCAL_IN,
                 // then routed again to the real server (the decision below).
-                let mut route = self.hop(
-                    HopKind::Route,
-                    Actor::of_route(local.route.origin),
+                st.hops.push(self.route_hop(
+                    &local,
                     place.clone(),
                     &Pkt { packet: first, ..pkt },
-                    route_text(&local, first.dst, Some(self)),
-                );
-                route.route = Some(route_ref(&local, first.dst));
-                st.hops.push(route);
+                    true,
+                ));
                 let (to_rewrite, rest) = after_routing.split_at(n.min(after_routing.len()));
                 st.hops.extend(to_rewrite.iter().cloned());
                 after_routing = rest;
@@ -106,15 +101,8 @@ impl<'n> Session<'n> {
                 out.push((st, Move::End(end)));
                 continue;
             };
-            let mut route = self.hop(
-                HopKind::Route,
-                Actor::of_route(decision.route.origin),
-                place.clone(),
-                &Pkt { packet: path.packet_out, ..pkt },
-                route_text(&decision, path.packet_out.dst, Some(self)),
-            );
-            route.route = Some(route_ref(&decision, path.packet_out.dst));
-            st.hops.push(route);
+            let routed = Pkt { packet: path.packet_out, ..pkt };
+            st.hops.push(self.route_hop(&decision, place.clone(), &routed, true));
             st.hops.extend(after_routing.iter().cloned());
             if let Some((verdict, false)) = p.stopped {
                 let mv = stop(&mut st, node, verdict, path.packet_out);
@@ -235,15 +223,7 @@ impl<'n> Session<'n> {
             st.end(format!("{} has no route back to {dst}", node.name));
             return Move::End(End::Lost);
         };
-        let mut route = self.hop(
-            HopKind::Route,
-            Actor::of_route(decision.route.origin),
-            place,
-            &pkt,
-            route_text(&decision, dst, Some(self)),
-        );
-        route.route = Some(route_ref(&decision, dst));
-        st.hops.push(route);
+        st.hops.push(self.route_hop(&decision, place, &pkt, true));
         if decision.is_local() {
             return Move::End(End::Local(Netns::Node(node), pkt));
         }

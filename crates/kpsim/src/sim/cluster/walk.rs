@@ -313,6 +313,17 @@ impl<'n> Session<'n> {
         Hop::new(kind, pkt.direction, actor, place, pkt.message, pkt.packet, text)
     }
 
+    /// The routing decision `d` for the packet's destination as a hop, told by the route's
+    /// owner (the CNI, the kernel, the network); `on_node` says which node routes are the
+    /// CNI's host-gw routes to whose pods.
+    pub(super) fn route_hop(&self, d: &Decision, place: Place, pkt: &Pkt, on_node: bool) -> Hop {
+        let dst = pkt.packet.dst;
+        let text = route_text(d, dst, on_node.then_some(self));
+        let mut hop = self.hop(HopKind::Route, Actor::of_route(d.route.origin), place, pkt, text);
+        hop.route = Some(route_ref(d, dst));
+        hop
+    }
+
     /// The CNI moves the packet through a pod's veth (either way).
     fn veth_hop(place: Place, pkt: &Pkt, veth: &str, text: String) -> Hop {
         Hop::new(HopKind::Link, pkt.direction, Actor::Cni, place, pkt.message, pkt.packet, text)
@@ -338,15 +349,7 @@ impl<'n> Session<'n> {
                 End::Lost
             });
         };
-        let mut route = self.hop(
-            HopKind::Route,
-            Actor::of_route(d.route.origin),
-            place.clone(),
-            &pkt,
-            route_text(&d, dst, None),
-        );
-        route.route = Some(route_ref(&d, dst));
-        st.hops.push(route);
+        st.hops.push(self.route_hop(&d, place.clone(), &pkt, false));
         if d.is_local() {
             return Move::End(End::Local(Netns::Pod(pod), pkt));
         }
