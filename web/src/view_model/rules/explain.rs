@@ -1,5 +1,6 @@
-//! What a chain name stands for: kube-proxy's fixed chains, the hashed iptables names of a
-//! plan's service ports and endpoints, and nftables' readable names; and a rule line cut into
+//! What a chain name stands for: kube-proxy's fixed chains (their meanings are the core's,
+//! `naming::fixed_chain_meaning`), the hashed iptables names of a plan's service ports and
+//! endpoints, and nftables' readable names; and a rule line cut into
 //! pieces so the chain names in it can carry their explanation.
 //!
 //! Not responsible for the jump graph ([`super::rules_view`]).
@@ -14,12 +15,7 @@ use kpsim::settings::Mode;
 /// What a chain name stands for; `meanings` are the hashed iptables names of the plan
 /// ([`iptables_meanings`]).
 pub fn explain(name: &str, mode: Mode, meanings: &HashMap<String, String>) -> Option<String> {
-    if mode == Mode::Ipvs
-        && let Some(fixed) = ipvs_chain(name)
-    {
-        return Some(fixed.to_owned());
-    }
-    if let Some(fixed) = fixed_chain(name) {
+    if let Some(fixed) = naming::fixed_chain_meaning(name, mode) {
         return Some(fixed.to_owned());
     }
     match mode {
@@ -56,93 +52,6 @@ pub fn iptables_meanings(ports: &[ServicePortPlan]) -> HashMap<String, String> {
         }
     }
     meanings
-}
-
-/// The chains of IPVS mode whose job differs from iptables mode's chain of the same name
-/// (spec ipvs §6): there, ipset lookups decide masquerade and access, and IPVS itself picks
-/// the endpoint.
-fn ipvs_chain(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "KUBE-SERVICES" => {
-            "marks Service traffic for masquerade and accepts it, by ipset lookups (KUBE-CLUSTER-IP, KUBE-LOAD-BALANCER, KUBE-EXTERNAL-IP); IPVS, not iptables, then picks the endpoint"
-        }
-        "KUBE-NODE-PORT" => {
-            "NodePorts: in nat, marks node-port traffic for masquerade unless its externalTrafficPolicy is Local; in filter, accepts health-check node ports"
-        }
-        "KUBE-LOAD-BALANCER" => {
-            "load-balancer IPs: marks traffic for masquerade unless the Service's externalTrafficPolicy is Local"
-        }
-        "KUBE-POSTROUTING" => {
-            "masquerades hairpin traffic (a pod reaching itself through a Service, KUBE-LOOP-BACK) and packets marked for it"
-        }
-        "KUBE-PROXY-FIREWALL" => {
-            "sends traffic to load-balancer IPs with loadBalancerSourceRanges to KUBE-SOURCE-RANGES-FIREWALL"
-        }
-        "KUBE-SOURCE-RANGES-FIREWALL" => {
-            "accepts sources inside loadBalancerSourceRanges and drops the rest"
-        }
-        "KUBE-IPVS-FILTER" => {
-            "rejects a new connection to a kube-ipvs0 address unless its ip:port is a Service's (why a ping to a ClusterIP is refused)"
-        }
-        "KUBE-IPVS-OUT-FILTER" => {
-            "drops the node's own connections to a load-balancer IP its source ranges do not allow"
-        }
-        _ => return None,
-    })
-}
-
-fn fixed_chain(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "KUBE-SERVICES" => {
-            "the entry point for Services: one rule per ClusterIP, external IP and load-balancer IP and port"
-        }
-        "KUBE-NODEPORTS" => "NodePorts: traffic to a node's own address on a node port",
-        "KUBE-EXTERNAL-SERVICES" => {
-            "rejects or drops external traffic to Services without endpoints"
-        }
-        "KUBE-POSTROUTING" => {
-            "masquerades packets marked for it (SNAT to the outgoing interface's address)"
-        }
-        "KUBE-MARK-MASQ" => "marks a packet for masquerading on its way out",
-        "KUBE-FORWARD" => {
-            "accepts forwarded Service traffic and drops invalid connection-tracking states"
-        }
-        "KUBE-FIREWALL" => "drops packets to localhost that came from outside the node",
-        "KUBE-PROXY-FIREWALL" => "drops traffic a loadBalancerSourceRanges firewall does not allow",
-        "KUBE-PROXY-CANARY" | "KUBE-KUBELET-CANARY" => {
-            "an empty canary: its disappearance tells kube-proxy the rules were flushed"
-        }
-        "PREROUTING" => "built-in hook: packets arriving on an interface, before routing",
-        "OUTPUT" => "built-in hook: packets sent by the node itself",
-        "POSTROUTING" => "built-in hook: every packet about to leave, after routing",
-        "INPUT" => "built-in hook: packets addressed to the node",
-        "FORWARD" => "built-in hook: packets the node routes through (pod traffic)",
-        "services" => {
-            "the entry point for Services: a verdict map from destination IP . protocol . port to the service chain"
-        }
-        "nat-prerouting" | "nat-output" => "hooks Service handling into NAT: jumps to services",
-        "nat-postrouting" => "hooks masquerading in after routing",
-        "masquerading" => {
-            "masquerades packets marked for it (SNAT to the outgoing interface's address)"
-        }
-        "mark-for-masquerade" => "marks a packet for masquerading on its way out",
-        "service-endpoints-check" | "nodeport-endpoints-check" => {
-            "rejects or drops traffic to Services without endpoints"
-        }
-        "cluster-ips-check" => {
-            "rejects traffic to ClusterIPs that are not a Service port, drops traffic to unallocated ClusterIPs"
-        }
-        "firewall-check" => "drops traffic a loadBalancerSourceRanges firewall does not allow",
-        "reject-chain" => "rejects the packet (ICMP port unreachable / TCP reset)",
-        "filter-prerouting"
-        | "filter-input"
-        | "filter-forward"
-        | "filter-output"
-        | "filter-output-post-dnat"
-        | "filter-prerouting-pre-dnat"
-        | "filter-output-pre-dnat" => "hooks kube-proxy's filtering into the kernel",
-        _ => return None,
-    })
 }
 
 /// nftables chain names carry their meaning: `service-HASH-ns/name/proto/port`,

@@ -7,7 +7,9 @@
 use super::hop::{Actor, HopKind, IcmpError, Message};
 use super::netfilter::{PassInput, pass};
 use super::walk::{End, FlowState, Move, Netns, Pkt, Session, pass_choices, side};
+use crate::naming;
 use crate::net::IpFamily;
+use crate::settings::Mode;
 use crate::sim::network::NodeNetns;
 use crate::sim::trace::{Choices, Entry, Packet, Verdict};
 
@@ -34,6 +36,7 @@ impl<'n> Session<'n> {
         let masquerade_mark = rules.map(|r| r.settings.masquerade_mark_value()).unwrap_or(0x4000);
         let kube_proxy =
             rules.map(|r| r.kube_proxy).unwrap_or(super::setup::KubeProxyState::NeverRan);
+        let mode = rules.map(|r| r.ruleset.mode()).unwrap_or_default();
         let room = super::MAX_FLOWS.saturating_sub(self.flows.get()) + 1;
         let take = paths.len().min(room).max(1);
         self.flows.set(self.flows.get() + take - 1);
@@ -60,7 +63,7 @@ impl<'n> Session<'n> {
             });
             st.hops.extend(p.before_routing);
             if let Some((verdict, true)) = p.stopped {
-                let mv = stop(&mut st, node, verdict, path.packet_out);
+                let mv = stop(&mut st, node, mode, verdict, path.packet_out);
                 out.push((st, mv));
                 continue;
             }
@@ -105,7 +108,7 @@ impl<'n> Session<'n> {
             st.hops.push(self.route_hop(&decision, place.clone(), &routed, true));
             st.hops.extend(after_routing.iter().cloned());
             if let Some((verdict, false)) = p.stopped {
-                let mv = stop(&mut st, node, verdict, path.packet_out);
+                let mv = stop(&mut st, node, mode, verdict, path.packet_out);
                 out.push((st, mv));
                 continue;
             }
@@ -232,11 +235,23 @@ impl<'n> Session<'n> {
 }
 
 /// The end of a pass stopped by DROP or REJECT.
-fn stop<'n>(st: &mut FlowState, node: &'n NodeNetns, verdict: Verdict, at: Packet) -> Move<'n> {
+/// A rule without a comment is followed by what its chain is for.
+fn stop<'n>(
+    st: &mut FlowState,
+    node: &'n NodeNetns,
+    mode: Mode,
+    verdict: Verdict,
+    at: Packet,
+) -> Move<'n> {
     let acted = st.hops.iter().rev().find_map(|h| h.rule.as_ref());
-    let why = acted.and_then(|r| why_stopped(&r.chain)).unwrap_or_default();
-    let rule = acted.map(|r| r.rule.clone());
-    let by = rule.filter(|r| !r.is_empty()).map(|r| format!(" by `{r}`{why}")).unwrap_or_default();
+    let by = acted.filter(|r| !r.rule.is_empty()).map(|r| {
+        let why = naming::fixed_chain_meaning(&r.chain, mode)
+            .filter(|_| !r.rule.contains("comment"))
+            .map(|m| format!(" ({}: {m})", r.chain))
+            .unwrap_or_default();
+        format!(" by `{}`{why}", r.rule)
+    });
+    let by = by.unwrap_or_default();
     match verdict {
         Verdict::Reject => {
             st.end(format!("kube-proxy's rules on {} rejected it{by}", node.name));
@@ -246,15 +261,5 @@ fn stop<'n>(st: &mut FlowState, node: &'n NodeNetns, verdict: Verdict, at: Packe
             st.end(format!("kube-proxy's rules on {} dropped it{by}", node.name));
             Move::End(End::Lost)
         }
-    }
-}
-
-/// What a stopping chain is for, when its rule does not say so in a comment.
-fn why_stopped(chain: &str) -> Option<&'static str> {
-    match chain {
-        "KUBE-IPVS-FILTER" => Some(
-            " (the node holds the address on kube-ipvs0, and KUBE-IPVS-FILTER lets a new connection to it through only for one of its Services' ports)",
-        ),
-        _ => None,
     }
 }
